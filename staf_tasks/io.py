@@ -1,0 +1,70 @@
+"""Atomic file writing: every output is written to a temporary file beside it and renamed into place."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yields a temporary path in the same folder; on success it replaces ``path`` (never a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path | str, data: Any) -> Path:
+    """Writes ``data`` as indented JSON (numpy scalars become Python numbers)."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, np.generic):
+            return obj.item()
+        if isinstance(obj, Path):
+            return str(obj)
+        raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=default) + "\n")
+    return Path(path)
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_image(path: Path | str, image: np.ndarray) -> Path:
+    """Writes an ``(H, W)`` or ``(H, W, C)`` float image in [0, 1] (or uint8) as PNG/JPEG by extension."""
+    import imageio.v3 as iio
+
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        iio.imwrite(tmp, image, extension=path.suffix)
+    return path
+
+
+def save_torch(path: Path | str, obj: Any) -> Path:
+    """``torch.save`` atomically (a crash mid-write leaves the previous checkpoint intact)."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+    return Path(path)

@@ -1,0 +1,147 @@
+"""Running a task end to end: run folder, config.yml, training, metrics.json, pictures; and reloading a run."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from staf_tasks.config import apply_overrides, load_yaml, save_config, to_plain
+from staf_tasks.errors import StafUserError
+from staf_tasks.io import write_json
+from staf_tasks.models import build_model, count_parameters
+from staf_tasks.plots import plot_curves
+from staf_tasks.tasks import FitConfig, Task, get_task
+from staf_tasks.training import CHECKPOINT_NAME, FitResult, fit
+
+CONFIG_NAME = "config.yml"
+METRICS_NAME = "metrics.json"
+
+
+def seed_everything(seed: int) -> None:
+    """Seeds Python, NumPy and torch (CPU and CUDA) so the same seed on the same machine gives the same run."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def make_model(cfg: FitConfig, in_features: int, out_features: int) -> nn.Module:
+    seed_everything(cfg.seed)
+    return build_model(cfg.model, in_features, out_features, cfg.hidden_features, cfg.hidden_layers, cfg.models)
+
+
+def run_dir_for(task: Task, cfg: FitConfig) -> Path:
+    if cfg.resume is not None:
+        return Path(cfg.resume)
+    return Path(cfg.output_dir) / (cfg.name or f"{task.name}-{cfg.model}")
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    metrics: Dict[str, Any]
+    result: FitResult
+
+
+def run_task(task_name: str, cfg: FitConfig) -> RunSummary:
+    """Fits ``cfg.model`` to the task's signal and writes everything into the run folder."""
+    task = get_task(task_name)
+    run_dir = run_dir_for(task, cfg)
+    resume = cfg.resume is not None
+    if resume and not (run_dir / CHECKPOINT_NAME).exists():
+        raise StafUserError(f"--resume {run_dir}: no {CHECKPOINT_NAME} there; start the run without --resume")
+    if not resume and (run_dir / CHECKPOINT_NAME).exists():
+        if not cfg.overwrite:
+            raise StafUserError(
+                f"run folder {run_dir} already holds a trained run; pass --resume {run_dir} to continue it, "
+                "--name to start another, or --overwrite to replace it"
+            )
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    prepared = task.prepare(cfg)
+    model = make_model(cfg, prepared.in_features, prepared.out_features)
+    save_config(run_dir / CONFIG_NAME, cfg, extra={"task": task_name})
+    result = fit(
+        model, prepared.problem, cfg.train, out_dir=run_dir, resume=resume, progress=cfg.progress,
+        description=f"{task_name} {cfg.model}", seed=cfg.seed,
+    )
+    best_clean = max(result.history, key=lambda r: r.get(task.primary_metric, -np.inf)) if result.history else {}
+    metrics = {
+        "task": task_name,
+        "model": cfg.model,
+        "parameters": count_parameters(model),
+        "in_features": prepared.in_features,
+        "out_features": prepared.out_features,
+        "final": result.final,
+        "best_clean_eval": {k: best_clean[k] for k in best_clean if k not in ("loss", "lr", "time_s")},
+        "best_during_training": result.best_during_training,
+        "metric_notes": {
+            "final": "clean evaluation pass over the full signal after training (the honest number)",
+            "best_clean_eval": "best of the clean evaluation passes made every eval_every epochs",
+            "best_during_training": "best over epochs of the reconstruction assembled from minibatch outputs "
+            "during training (how the authors report)",
+        },
+        "epochs": result.epochs_done,
+        "wall_time_s": result.wall_time_s,
+        "signal": prepared.info,
+        "history": result.history,
+    }
+    files = task.write_outputs(cfg, run_dir, prepared, result)
+    plot_curves(
+        run_dir / "curves.png", {cfg.model: result.history}, metric=task.primary_metric,
+        title=f"{task_name}: {cfg.model} (clean evaluation passes)",
+    )
+    metrics["files"] = {**files, "curves": "curves.png", "checkpoint": CHECKPOINT_NAME, "config": CONFIG_NAME}
+    write_json(run_dir / METRICS_NAME, metrics)
+    return RunSummary(run_dir, metrics, result)
+
+
+def load_run_config(run_dir: Path) -> Tuple[str, FitConfig]:
+    """The task name and config of a finished (or checkpointed) run folder."""
+    path = Path(run_dir) / CONFIG_NAME
+    if not path.exists():
+        raise StafUserError(f"{run_dir} is not a run folder (no {CONFIG_NAME}); give the folder staf-fit printed")
+    data = load_yaml(path)
+    task_name = data.pop("task", None)
+    if task_name is None:
+        raise StafUserError(f"{path} names no task")
+    task = get_task(task_name)
+    return task_name, apply_overrides(task.config_cls(), data)
+
+
+def load_run(run_dir: Path) -> Tuple[Task, FitConfig, nn.Module, Dict[str, Any]]:
+    """Rebuilds the trained network of a run folder from its config.yml and checkpoint."""
+    run_dir = Path(run_dir)
+    task_name, cfg = load_run_config(run_dir)
+    task = get_task(task_name)
+    metrics_path = run_dir / METRICS_NAME
+    if not metrics_path.exists() or not (run_dir / CHECKPOINT_NAME).exists():
+        raise StafUserError(f"{run_dir} has no finished training (missing {METRICS_NAME} or {CHECKPOINT_NAME})")
+    metrics = json.loads(metrics_path.read_text())
+    info = metrics["signal"]
+    model = make_model(cfg, metrics["in_features"], metrics["out_features"])
+    state = torch.load(run_dir / CHECKPOINT_NAME, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return task, cfg, model, info
+
+
+def config_with_preset(task: Task, preset: Optional[Path], resume: Optional[Path]) -> FitConfig:
+    """The defaults a command line starts from: the run's saved config (resume), else the task defaults, then a
+    YAML preset on top."""
+    cfg = task.config_cls()
+    if resume is not None:
+        _, cfg = load_run_config(resume)
+    if preset is not None:
+        cfg = apply_overrides(cfg, load_yaml(preset))
+    return cfg
+
+
+__all__ = ["run_task", "load_run", "load_run_config", "config_with_preset", "to_plain", "RunSummary"]
