@@ -1,1 +1,1 @@
-"""Standalone INR tasks: fit images, audio and shapes (and solve super-resolution and denoising) with STAF or a baseline."""
+"""Standalone INR tasks: fit images, audio and shapes, super-resolution and denoising, with STAF or a baseline."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
+import tyro
+
 from staf_tasks.errors import StafUserError
 
 
@@ -22,7 +24,7 @@ def _guard(main: Callable[[List[str]], int]) -> Callable[[Optional[Sequence[str]
             print(f"error: {err}", file=sys.stderr)
             raise SystemExit(2) from None
         except KeyboardInterrupt:
-            print("interrupted; the last checkpoint in the run folder is intact (continue with --resume)", file=sys.stderr)
+            print("interrupted; the run folder keeps its last checkpoint (continue with --resume)", file=sys.stderr)
             raise SystemExit(130) from None
         raise SystemExit(code)
 
@@ -35,6 +37,21 @@ def _pop_option(args: List[str], name: str) -> Optional[str]:
         if arg == name and i + 1 < len(args):
             return args[i + 1]
         if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _take_option(args: List[str], name: str) -> Optional[str]:
+    """Removes ``--name VALUE`` / ``--name=VALUE`` from ``args`` and returns VALUE."""
+    for i, arg in enumerate(args):
+        if arg == name:
+            if i + 1 >= len(args):
+                raise StafUserError(f"{name} needs a value")
+            value = args[i + 1]
+            del args[i : i + 2]
+            return value
+        if arg.startswith(name + "="):
+            del args[i]
             return arg.split("=", 1)[1]
     return None
 
@@ -52,8 +69,6 @@ def _task_usage(command: str, extra: str = "") -> str:
 
 def _parse_task_config(command: str, args: List[str]):
     """``TASK [flags]`` -> (task, config); defaults come from --resume's run, then --config's YAML, then flags."""
-    import tyro
-
     from staf_tasks.runner import config_with_preset
     from staf_tasks.tasks import get_task
 
@@ -88,7 +103,7 @@ fit_entrypoint = _guard(_fit_main)
 class RenderConfig:
     """Query a trained INR at any resolution and write the file."""
 
-    run_dir: Path
+    run_dir: tyro.conf.Positional[Path]
     """A run folder written by staf-fit."""
     scale: Optional[float] = None
     """Images: multiply the fitted resolution by this factor (e.g. 2.0)."""
@@ -103,8 +118,6 @@ class RenderConfig:
 
 
 def _render_main(args: List[str]) -> int:
-    import tyro
-
     from staf_tasks.runner import load_run
     from staf_tasks.tasks import RenderRequest
 
@@ -119,3 +132,63 @@ def _render_main(args: List[str]) -> int:
 
 
 render_entrypoint = _guard(_render_main)
+
+
+BENCH_USAGE = """
+staf-bench options (before or after the task's own flags, which apply to every model):
+  --models M1,M2,...   models to compare (default: staf,siren,wire,finer,gauss,relu-pe)
+  --seeds N            seeds per model: --seed, --seed+1, ... (default: 1)
+Writes OUTPUT_DIR/bench-TASK/: table.md, results.json, curves.png, reconstructions.png and one run folder per
+model and seed."""
+
+
+def _bench_main(args: List[str]) -> int:
+    from staf_tasks.bench import parse_models, run_bench
+    from staf_tasks.models import MODEL_NAMES
+
+    if not args or args[0] in ("-h", "--help"):
+        print(_task_usage("staf-bench") + BENCH_USAGE)
+        return 0 if args else 2
+    args = list(args)
+    models = parse_models(_take_option(args, "--models") or ",".join(MODEL_NAMES))
+    seeds_text = _take_option(args, "--seeds") or "1"
+    if not seeds_text.isdigit():
+        raise StafUserError(f"--seeds must be a positive integer, got {seeds_text!r}")
+    if "-h" in args or "--help" in args:
+        print(BENCH_USAGE.strip() + "\n")
+    task, cfg = _parse_task_config("staf-bench", args)
+    results = run_bench(task, cfg, models, int(seeds_text))
+    from staf_tasks.bench import format_table
+
+    print(format_table(results["rows"], results["metric"], task.name, results["seeds"]))
+    print(f"wrote {cfg.output_dir}/{cfg.name or 'bench-' + task.name}/ (table.md, results.json, curves.png, "
+          "reconstructions.png)")
+    return 0
+
+
+bench_entrypoint = _guard(_bench_main)
+
+
+@dataclass
+class ActivationsConfig:
+    """Plot the learned activations sigma(z) of every layer of a STAF run (dashed: the same network at init)."""
+
+    run_dir: tyro.conf.Positional[Path]
+    """A run folder written by staf-fit with --model staf."""
+    output: Optional[Path] = None
+    """Output picture (default: RUN_DIR/activations.png)."""
+
+
+def _activations_main(args: List[str]) -> int:
+    from staf_tasks.activation_plot import plot_activations
+    from staf_tasks.runner import load_run, make_model
+
+    cfg = tyro.cli(ActivationsConfig, args=args, prog="staf-activations")
+    _, run_cfg, model, _ = load_run(cfg.run_dir)
+    init = make_model(run_cfg, model.in_features, model.out_features) if run_cfg.model == "staf" else None
+    path = plot_activations(cfg.output or Path(cfg.run_dir) / "activations.png", model, init)
+    print(f"wrote {path}")
+    return 0
+
+
+activations_entrypoint = _guard(_activations_main)

@@ -18,7 +18,7 @@ def psnr(pred: Tensor | np.ndarray, target: Tensor | np.ndarray, data_range: flo
 
 
 def ssim(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> float:
-    """Structural similarity of two ``(H, W)`` or ``(H, W, C)`` images (scikit-image, Gaussian window as Wang et al.)."""
+    """Structural similarity of two ``(H, W)`` or ``(H, W, C)`` images (scikit-image, Wang et al.'s window)."""
     from skimage.metrics import structural_similarity
 
     pred = np.asarray(pred, dtype=np.float64)

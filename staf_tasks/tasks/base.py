@@ -77,6 +77,8 @@ class Task(ABC):
     name: str
     config_cls: type
     primary_metric: str = "psnr"
+    preview_file: str = "reconstruction.png"
+    """The picture of a run that staf-bench shows side by side."""
 
     @abstractmethod
     def prepare(self, cfg: Any) -> Prepared:

@@ -29,7 +29,9 @@ class ImageFitConfig(FitConfig):
     composite_alpha: bool = False
     """Composite an image with an alpha channel over white instead of refusing it."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafModelConfig(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True))
+        default_factory=lambda: ModelsConfig(
+            staf=StafModelConfig(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True)
+        )
     )
     """Per-model settings (STAF: tau 5, omega 60/30, skip, as the authors' image preset)."""
     train: TrainConfig = field(
@@ -64,7 +66,9 @@ class DenoiseConfig(ImageFitConfig):
         default_factory=lambda: ModelsConfig(staf=StafModelConfig(tau=2, first_omega=5.0, hidden_omega=5.0))
     )
     """Per-model settings (STAF: tau 2, omega 5/5, no skip)."""
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=501, batch_size=4096, lr=2.5e-4, lr_decay=1.0))
+    train: TrainConfig = field(
+        default_factory=lambda: TrainConfig(epochs=501, batch_size=4096, lr=2.5e-4, lr_decay=1.0)
+    )
     """Optimization: 501 epochs of 4096-pixel batches, lr 2.5e-4, no decay."""
 
 
