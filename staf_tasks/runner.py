@@ -72,6 +72,7 @@ def run_task(task_name: str, cfg: FitConfig) -> RunSummary:
         model, prepared.problem, cfg.train, out_dir=run_dir, resume=resume, progress=cfg.progress,
         description=f"{task_name} {cfg.model}", seed=cfg.seed,
     )
+    files = task.write_outputs(cfg, run_dir, prepared, result)  # may add metrics measured on its outputs
     best_clean = max(result.history, key=lambda r: r.get(task.primary_metric, -np.inf)) if result.history else {}
     metrics = {
         "task": task_name,
@@ -93,7 +94,6 @@ def run_task(task_name: str, cfg: FitConfig) -> RunSummary:
         "signal": prepared.info,
         "history": result.history,
     }
-    files = task.write_outputs(cfg, run_dir, prepared, result)
     plot_curves(
         run_dir / "curves.png", {cfg.model: result.history}, metric=task.primary_metric,
         title=f"{task_name}: {cfg.model} (clean evaluation passes)",

@@ -70,6 +70,9 @@ class FitResult:
     final: Dict[str, float] = field(default_factory=dict)
     """Metrics of a clean evaluation pass after the last epoch."""
     final_prediction: Optional[Tensor] = None
+    """The clean pass's prediction at ``eval_coords`` (on the CPU)."""
+    model: Optional[nn.Module] = None
+    """The trained network (for writers that query it elsewhere, e.g. marching cubes)."""
     wall_time_s: float = 0.0
     epochs_done: int = 0
 
@@ -231,6 +234,7 @@ def fit(
     if last_prediction is None:  # resumed a finished run: nothing was trained in this call
         last_prediction = predict(model, problem.eval_coords, cfg.eval_chunk)
     result.final_prediction = last_prediction
+    result.model = model
     result.final = problem.evaluate(last_prediction)
     result.epochs_done = cfg.epochs
     return result

@@ -144,7 +144,7 @@ def test_existing_run_is_never_overwritten_silently(tmp_path, capsys):
     assert "--resume" in err and (tmp_path / "image-staf" / "checkpoint.pt").read_bytes() == before
 
 
-@pytest.mark.parametrize("task", ["image", "sr", "denoise"])
+@pytest.mark.parametrize("task", ["image", "sr", "denoise", "audio", "shape"])
 def test_presets_restate_the_defaults(task):
     """configs/<task>.yaml is the authors' setting: it must equal the code's defaults."""
     from staf_tasks.config import to_plain

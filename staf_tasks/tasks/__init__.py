@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Dict
 
 from staf_tasks.errors import StafUserError
+from staf_tasks.tasks.audio import AudioTask
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
 from staf_tasks.tasks.image import DenoiseTask, ImageTask, SuperResolutionTask
+from staf_tasks.tasks.shape import ShapeTask
 
-TASKS: Dict[str, Task] = {task.name: task for task in (ImageTask(), SuperResolutionTask(), DenoiseTask())}
+TASKS: Dict[str, Task] = {
+    task.name: task for task in (ImageTask(), AudioTask(), ShapeTask(), SuperResolutionTask(), DenoiseTask())
+}
 
 
 def get_task(name: str) -> Task:
