@@ -20,7 +20,7 @@ for part in $PARTS; do
           --train.eval-every "$3" --output-dir "$OUT" --name "map-$1-e$2"
       done ;;
     audio)
-      $BENCH audio --models staf,siren,finer,relu-pe --config configs/audio_quick.yaml --no-progress \
+      $BENCH audio --models staf,siren,finer --config configs/audio_quick.yaml --no-progress \
         --output-dir "$OUT" --name audio-quick ;;
     shape)
       $BENCH shape --models staf,siren,relu-pe --config configs/shape_quick.yaml --no-progress \

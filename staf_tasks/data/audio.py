@@ -32,6 +32,9 @@ AUDIO_SUFFIXES = (".wav", ".flac")
 DEFAULT_SECONDS = 3.0
 """Length of the built-in clip: long enough for a phrase of notes, short enough for a full-batch fit on a CPU."""
 
+BUILTIN_AUDIO = ("cello",)
+"""Built-in clips usable by name in place of a path (synthesized, no download)."""
+
 DEFAULT_SAMPLERATE = 16_000
 """Sample rate of the built-in clip (the paper's Bach clip is 44.1 kHz; 16 kHz keeps a CPU fit quick)."""
 
@@ -68,7 +71,7 @@ def load_audio(
     """Loads a WAV/FLAC file as a mono clip, or the built-in clip when ``path`` is None.
 
     Args:
-        path: Audio file; ``None`` gives :func:`synth_default_clip`.
+        path: Audio file, or a built-in name (``"cello"``); ``None`` gives the built-in :func:`synth_default_clip`.
         max_seconds: Keep only the first ``max_seconds`` seconds (``None``: all of it).
         mixdown: Average the channels of a multi-channel file into mono (with a warning). If False, a multi-channel
             file is an error.
@@ -81,7 +84,7 @@ def load_audio(
     """
     if max_seconds is not None and not max_seconds > 0:
         raise StafUserError(f"max_seconds must be positive, got {max_seconds}; pass a length in seconds or None")
-    if path is None:
+    if path is None or (isinstance(path, str) and path in BUILTIN_AUDIO):
         clip = synth_default_clip()
         if max_seconds is not None:
             keep = max(1, int(round(max_seconds * clip.samplerate)))
@@ -93,7 +96,7 @@ def load_audio(
     path = Path(path)
     if not path.exists():
         raise StafUserError(f"audio file not found: {path}; check the path (WAV or FLAC), or omit --data for the "
-                            "built-in clip")
+                            f"built-in clip (built-in names: {', '.join(BUILTIN_AUDIO)})")
     if path.is_dir():
         raise StafUserError(f"{path} is a folder, not an audio file; pass a WAV or FLAC file")
     if path.stat().st_size == 0:
