@@ -1,0 +1,119 @@
+"""Per-model settings: one dataclass per model, gathered in :class:`ModelsConfig` (a task config holds one).
+
+The defaults are the baseline settings the STAF authors used (SIREN and FINER omega 30/30, FINER first-layer bias
+scale 5, WIRE omega 30 and sigma 10, Gauss sigma 10, ReLU + 256 Gaussian Fourier features of scale 10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Union
+
+MODEL_NAMES = ("staf", "siren", "wire", "finer", "gauss", "relu-pe")
+"""Names :func:`staf_tasks.models.build_model` accepts."""
+
+
+@dataclass
+class StafModelConfig:
+    """STAF network settings (see :class:`staf_nerfstudio.StafMLP`)."""
+
+    tau: int = 5
+    """Sine terms per activation."""
+    first_omega: float = 30.0
+    """Range the first activation's frequencies are drawn from (omega * U[0, 1)); it does not multiply z."""
+    hidden_omega: float = 30.0
+    """Range the other activations' frequencies are drawn from."""
+    skip: bool = False
+    """Add the pre-activation back in every non-first layer (the authors' image-fitting setting)."""
+    sharing: Literal["layer", "neuron", "network"] = "layer"
+    """Activation parameter sharing: "layer" (the paper's choice), "neuron" or "network"."""
+    init: Literal["official", "unit"] = "official"
+    """Amplitude init: "official" (authors' code, post-activations N(0, 1/4)) or "unit" (the theorem's N(0, 1))."""
+    implementation: str = "auto"
+    """Activation implementation: "auto" or a name from staf_nerfstudio.functional.available_implementations()."""
+
+
+@dataclass
+class SirenModelConfig:
+    """SIREN settings: ``sin(omega * (W x + b))`` with SIREN's initialization."""
+
+    first_omega: float = 30.0
+    """Frequency factor of the first layer."""
+    hidden_omega: float = 30.0
+    """Frequency factor of the other layers (also scales the read-out's init)."""
+
+
+@dataclass
+class FinerModelConfig:
+    """FINER settings: ``sin(omega * (|z| + 1) * z)`` with SIREN's weight init and a wide first-layer bias."""
+
+    first_omega: float = 30.0
+    """Frequency factor of the first layer."""
+    hidden_omega: float = 30.0
+    """Frequency factor of the other layers (also scales the read-out's init)."""
+    first_bias_scale: float = 5.0
+    """First-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob)."""
+    scale_requires_grad: bool = False
+    """Backpropagate through the (|z| + 1) factor; the FINER reference code detaches it (False)."""
+
+
+@dataclass
+class WireModelConfig:
+    """WIRE settings: complex Gabor wavelet ``exp(j omega z - |sigma z|^2)`` in every layer."""
+
+    omega: float = 30.0
+    """Frequency of the Gabor wavelet (the STAF authors' setting; WIRE's own image default is 20)."""
+    sigma: float = 10.0
+    """Scale of the Gabor wavelet's Gaussian window."""
+
+
+@dataclass
+class GaussModelConfig:
+    """Gaussian-activation settings: ``exp(-(sigma z)^2)``."""
+
+    sigma: float = 10.0
+    """Inverse width of the Gaussian bump."""
+
+
+@dataclass
+class ReluPeModelConfig:
+    """ReLU + positional encoding settings: fixed Gaussian random Fourier features, then a ReLU network."""
+
+    num_frequencies: int = 256
+    """Number of random frequencies; the encoding has 2 x this many features (cos and sin)."""
+    sigma: float = 10.0
+    """Standard deviation of the random frequencies (the encoding is cos/sin(2 pi B x), B ~ N(0, sigma^2))."""
+
+
+ModelSettings = Union[
+    StafModelConfig, SirenModelConfig, WireModelConfig, FinerModelConfig, GaussModelConfig, ReluPeModelConfig
+]
+
+
+@dataclass
+class ModelsConfig:
+    """Per-model settings; a task config holds one of these and ``build_model`` picks the named model's part."""
+
+    staf: StafModelConfig = field(default_factory=StafModelConfig)
+    """STAF settings."""
+    siren: SirenModelConfig = field(default_factory=SirenModelConfig)
+    """SIREN settings."""
+    wire: WireModelConfig = field(default_factory=WireModelConfig)
+    """WIRE settings."""
+    finer: FinerModelConfig = field(default_factory=FinerModelConfig)
+    """FINER settings."""
+    gauss: GaussModelConfig = field(default_factory=GaussModelConfig)
+    """Gauss settings."""
+    relu_pe: ReluPeModelConfig = field(default_factory=ReluPeModelConfig)
+    """ReLU + positional encoding settings (model name "relu-pe")."""
+
+    def settings(self, name: str) -> ModelSettings:
+        """The named model's settings, e.g. ``settings("relu-pe")`` is ``self.relu_pe``."""
+        check_model_name(name)
+        return getattr(self, name.replace("-", "_"))
+
+
+def check_model_name(name: str) -> None:
+    """Raises ``ValueError`` naming the allowed models unless ``name`` is one of :data:`MODEL_NAMES`."""
+    if name not in MODEL_NAMES:
+        raise ValueError(f"unknown model {name!r}; allowed: {', '.join(MODEL_NAMES)}")
