@@ -12,12 +12,22 @@ Two formulations live here:
 * :class:`StafFunction` computes the same values with a loop over the ``tau`` terms and saves only ``z`` and the
   parameters; its backward recomputes the sines and cosines. No ``(..., F, tau)`` tensor is ever stored.
 
-:func:`staf_activation` picks an implementation by name (``"auto"`` chooses the fastest registered one that is
-correct for the device and dtype).
+:func:`staf_activation` picks an implementation by name; ``"auto"`` chooses the fastest one that is correct for the
+device and dtype (:func:`select_implementation`). The fused kernels live in :mod:`staf_nerfstudio.kernels` and are
+imported on first use (Triton only for CUDA tensors):
+
+* ``"cpp"``: a C++ kernel for float32/float64 CPU tensors, built at first use with the system compiler;
+* ``"triton"``: Triton kernels for CUDA tensors (float16/bfloat16/float32 with float32 accumulation, and float64).
+
+Each falls back to ``"autograd"`` where it cannot run (no compiler, no Triton, another device or dtype, inside
+``torch.func`` transforms or ``torch.compile``), so an explicit override never breaks a model moved between devices.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import math
+from functools import lru_cache
 from typing import Callable, Dict, Tuple
 
 import torch
@@ -65,7 +75,7 @@ def _reduce_to(grad: Tensor, like: Tensor) -> Tensor:
     """Sums a ``(..., F)`` per-element gradient to the shape of one term's parameter (``()`` or ``(F,)``)."""
     if like.dim() == 0:
         return grad.sum()
-    return grad.reshape(-1, grad.shape[-1]).sum(0)
+    return grad.reshape(math.prod(grad.shape[:-1]), grad.shape[-1]).sum(0)  # not -1: F may be 0
 
 
 def staf_loop_forward(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
@@ -134,10 +144,40 @@ def staf_autograd(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Te
     return StafFunction.apply(z, amplitudes, frequencies, phases)
 
 
-#: Registered implementations by name. Fast paths add themselves here; "reference" is the plain broadcast form.
+def staf_cpp(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
+    """Fused C++ CPU kernel (:mod:`staf_nerfstudio.kernels.cpu_staf`); the autograd path where it cannot run."""
+    from staf_nerfstudio.kernels.cpu_staf import staf_cpp as impl
+
+    return impl(z, amplitudes, frequencies, phases)
+
+
+@lru_cache(maxsize=None)
+def triton_importable() -> bool:
+    """Whether Triton is installed and imports (it ships with CUDA builds of torch)."""
+    if importlib.util.find_spec("triton") is None:
+        return False
+    try:
+        import staf_nerfstudio.kernels.triton_staf  # noqa: F401
+    except Exception:  # a broken Triton install must not break the model: fall back to the autograd path
+        return False
+    return True
+
+
+def staf_triton(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
+    """Triton kernels (:mod:`staf_nerfstudio.kernels.triton_staf`); the autograd path where they cannot run."""
+    if not triton_importable():
+        return staf_autograd(z, amplitudes, frequencies, phases)
+    from staf_nerfstudio.kernels.triton_staf import staf_triton as impl
+
+    return impl(z, amplitudes, frequencies, phases)
+
+
+#: Registered implementations by name. "reference" is the plain broadcast form every other one is tested against.
 IMPLEMENTATIONS: Dict[str, StafImpl] = {
     "reference": staf_reference,
     "autograd": staf_autograd,
+    "cpp": staf_cpp,
+    "triton": staf_triton,
 }
 
 
@@ -146,8 +186,29 @@ def available_implementations() -> Tuple[str, ...]:
     return tuple(IMPLEMENTATIONS)
 
 
+_TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _traced(z: Tensor) -> bool:
+    """Inside ``torch.compile`` or a ``torch.func`` transform, where only plain torch ops can run."""
+    return torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(z)
+
+
 def select_implementation(z: Tensor) -> str:
-    """The implementation ``"auto"`` uses for an input on this device and of this dtype."""
+    """The implementation ``"auto"`` uses for an input on this device and of this dtype.
+
+    CUDA: ``"triton"`` when Triton imports. CPU float32/float64: ``"cpp"`` when the kernel builds. Otherwise, and
+    under ``torch.compile`` or ``torch.func`` transforms: ``"autograd"``.
+    """
+    if _traced(z):
+        return "autograd"
+    if z.device.type == "cuda" and z.dtype in _TRITON_DTYPES and triton_importable():
+        return "triton"
+    if z.device.type == "cpu" and z.dtype in (torch.float32, torch.float64):
+        from staf_nerfstudio.kernels.cpu_staf import cpu_kernel_available
+
+        if cpu_kernel_available():
+            return "cpp"
     return "autograd"
 
 
