@@ -9,6 +9,9 @@ STAMP := $(VENV)/.staf-installed
 .PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
+	@command -v ffmpeg >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -q >/dev/null && apt-get install -y -q ffmpeg >/dev/null); } || \
+		echo "note: ffmpeg is missing; nerfstudio's ns-render needs it (apt-get install ffmpeg)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"

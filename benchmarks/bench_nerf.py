@@ -1,0 +1,205 @@
+"""NeRF comparison on one generated scene and one iteration budget: staf (STAF / SIREN / ReLU+PE fields), staf-hash,
+nerfacto and vanilla-nerf. Prints (and writes) a markdown table of test-view PSNR/SSIM with exact commands and wall
+times. Runs are sequential ``ns-train`` / ``ns-eval`` subprocesses, CPU flags by default.
+
+    python benchmarks/bench_nerf.py --out /tmp/nerf_bench --iters 600 --rays 512 --table nerf_results.md
+
+nerfstudio's own models build torchmetrics' LPIPS at construction, which downloads AlexNet weights; offline that
+fails, so for ``nerfacto`` and ``vanilla-nerf`` only, the commands run through a wrapper that replaces LPIPS by a
+NaN-returning stub (LPIPS is not reported for any method), and their ``ns-eval`` needs
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (nerfstudio issue 3683). The STAF methods need neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+LPIPS_STUB = (
+    "import sys, torch, torchmetrics.image.lpip as m\n"
+    "class NoLpips(torch.nn.Module):\n"
+    "    def __init__(self, *a, **k): super().__init__()\n"
+    "    def forward(self, a, b): return torch.tensor(float('nan'))\n"
+    "m.LearnedPerceptualImagePatchSimilarity = NoLpips\n"
+    "sys.argv = [sys.argv[1]] + sys.argv[2:]\n"
+    "from nerfstudio.scripts.{module} import entrypoint\n"
+    "entrypoint()\n"
+)
+
+
+def variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
+    """(label, ns-train arguments, needs the LPIPS stub) per run."""
+    common = (
+        f"--machine.device-type cpu --vis tensorboard --max-num-iterations {iters} --steps-per-save {iters} "
+        f"--steps-per-eval-batch {iters + 1} --steps-per-eval-image {iters + 1} "
+        f"--steps-per-eval-all-images {iters + 1} "
+        f"--pipeline.datamanager.train-num-rays-per-batch {rays} --logging.local-writer.enable False"
+    )
+    proposal = (
+        "--pipeline.model.near-plane 2 --pipeline.model.far-plane 6 --pipeline.model.background-color white "
+        "--pipeline.model.proposal-initial-sampler uniform --pipeline.model.num-proposal-samples-per-ray 64 32 "
+        f"--pipeline.model.num-nerf-samples-per-ray 32 --pipeline.model.proposal-warmup {max(iters // 2, 1)} "
+        f"--pipeline.model.proposal-weights-anneal-max-num-iters {max(iters // 4, 1)}"
+    )
+    staf_small = "--pipeline.model.hidden-dim 64 --pipeline.model.num-layers 2"
+    runs = [
+        ("staf", f"staf {common} {proposal} {staf_small}", False),
+        (
+            "staf (siren field)",
+            f"staf {common} {proposal} {staf_small} --pipeline.model.activation siren "
+            "--pipeline.model.first-omega 30 --pipeline.model.hidden-omega 30",
+            False,
+        ),
+        ("staf (relu+PE field)", f"staf {common} {proposal} {staf_small} --pipeline.model.activation relu", False),
+        ("staf-hash", f"staf-hash {common} {proposal}", False),
+        (
+            "nerfacto",
+            f"nerfacto {common} {proposal} --mixed-precision False --pipeline.model.camera-optimizer.mode off",
+            True,
+        ),
+        (
+            "vanilla-nerf",
+            f"vanilla-nerf {common} --pipeline.model.num-coarse-samples 32 --pipeline.model.num-importance-samples 64",
+            True,
+        ),
+    ]
+    return [(label, shlex.split(args), stub) for label, args, stub in runs]
+
+
+def extra_variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
+    """Sensitivity runs of the comparison fields (run only when named in ``--only``)."""
+    base = {label: args for label, args, _ in variants(iters, rays)}
+    lr = ["--optimizers.fields.optimizer.lr", "1e-3", "--optimizers.proposal-networks.optimizer.lr", "1e-3"]
+    return [
+        ("staf (siren field, lr 1e-3)", base["staf (siren field)"] + lr, False),
+        ("staf (siren field, omega 10)", base["staf"] + ["--pipeline.model.activation", "siren"], False),
+        ("staf (relu+PE field, lr 1e-3)", base["staf (relu+PE field)"] + lr, False),
+        (
+            "vanilla-nerf (128 rays/batch)",
+            [a if a != str(rays) else "128" for a in base["vanilla-nerf"]],
+            True,
+        ),
+        ("staf (lr 1e-3)", base["staf"] + lr + ["--optimizers.staf-activations.optimizer.lr", "1e-3"], False),
+    ]
+
+
+def _command(tool: str, args: List[str], stub: bool) -> List[str]:
+    if not stub:
+        return [str(Path(sys.executable).parent / tool), *args]
+    module = {"ns-train": "train", "ns-eval": "eval"}[tool]
+    return [sys.executable, "-c", LPIPS_STUB.replace("{module}", module), tool, *args]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("outputs/nerf_bench"))
+    parser.add_argument("--iters", type=int, default=600)
+    parser.add_argument("--rays", type=int, default=512)
+    parser.add_argument("--res", type=int, default=100)
+    parser.add_argument("--views", type=int, nargs=3, default=[60, 5, 5])
+    parser.add_argument("--only", nargs="*", default=None, help="labels to run (default: all)")
+    parser.add_argument("--table", type=Path, default=None, help="also write the markdown table here")
+    parser.add_argument("--figure", type=Path, default=None, help="write test view 0 of every run side by side here")
+    args = parser.parse_args()
+
+    scene = args.out / "scene"
+    if not (scene / "transforms_test.json").exists():
+        subprocess.run(
+            [str(Path(sys.executable).parent / "staf-make-scene"), str(scene), "--res", str(args.res), "--views",
+             *map(str, args.views)], check=True,
+        )  # fmt: skip
+    results_path = args.out / "results.json"
+    results: Dict[str, Dict] = json.loads(results_path.read_text()) if results_path.exists() else {}
+    extras = extra_variants(args.iters, args.rays)
+    for label, train_args, stub in variants(args.iters, args.rays) + extras:
+        if (args.only and label not in args.only) or (not args.only and any(label == e[0] for e in extras)):
+            continue
+        slug = "".join(c for c in label.replace(" ", "_") if c.isalnum() or c in "_-.")
+        data_args = ["--data", str(scene), "--output-dir", str(args.out / "runs"), "--experiment-name", slug]
+        dataparser = [] if train_args[0] == "vanilla-nerf" else ["blender-data"]
+        train_cmd = _command("ns-train", [*train_args, *data_args, *dataparser], stub)
+        print(f"== {label}: {shlex.join(['ns-train', *train_args, *data_args, *dataparser])}", flush=True)
+        start = time.perf_counter()
+        subprocess.run(train_cmd, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        config = max((args.out / "runs" / slug).glob("*/*/config.yml"), key=lambda p: p.stat().st_mtime)
+        eval_json = config.parent / "eval.json"
+        env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1") if stub else dict(os.environ)
+        eval_args = ["--load-config", str(config), "--output-path", str(eval_json)]
+        subprocess.run(_command("ns-eval", eval_args, stub), check=True, env=env, stdout=subprocess.DEVNULL)
+        metrics = json.loads(eval_json.read_text())["results"]
+        results[label] = {
+            "psnr": metrics["psnr"],
+            "ssim": metrics.get("ssim", metrics.get("fine_ssim", float("nan"))),
+            "train_wall_s": wall,
+            "command": shlex.join(["ns-train", *train_args, *data_args, *dataparser]),
+            "config": str(config),
+            "stub": stub,
+        }
+        print(f"   psnr {metrics['psnr']:.2f} train wall {wall:.0f} s", flush=True)
+        results_path.write_text(json.dumps(results, indent=2))
+
+    lines = [
+        f"Scene: `staf-make-scene --res {args.res} --views {' '.join(map(str, args.views))}`; {args.iters} iterations, "
+        f"{args.rays} rays/batch, CPU; test-view PSNR/SSIM from `ns-eval` ({args.views[2]} test views).",
+        "",
+        "| method | test PSNR (dB) | SSIM | train wall time (s) |",
+        "|---|---|---|---|",
+    ]
+    for label, r in results.items():
+        lines.append(f"| {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['train_wall_s']:.0f} |")
+    lines += ["", "Commands:", ""] + [f"- {label}: `{r['command']}`" for label, r in results.items()]
+    table = "\n".join(lines)
+    print(table)
+    if args.table is not None:
+        args.table.write_text(table + "\n")
+    if args.figure is not None:
+        make_figure(results, args.figure)
+
+
+def make_figure(results: Dict[str, Dict], path: Path, view: int = 0) -> None:
+    """Ground truth and every run's render of test view ``view``, with that view's PSNR."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torchmetrics.image.lpip as lpip_module
+
+    from staf_nerfstudio.nerf.demo import render_test_view
+
+    panels = []
+    for label, r in results.items():
+        if r.get("stub"):  # nerfstudio's own models: no LPIPS download, numpy scalars in their checkpoints
+            os.environ["TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"] = "1"
+            original = lpip_module.LearnedPerceptualImagePatchSimilarity
+            lpip_module.LearnedPerceptualImagePatchSimilarity = lambda *a, **k: None
+        try:
+            output = "rgb_fine" if "vanilla-nerf" in r["command"].split()[1] else "rgb"
+            rendered = render_test_view(Path(r["config"]), view, output)
+        finally:
+            if r.get("stub"):
+                os.environ.pop("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD")
+                lpip_module.LearnedPerceptualImagePatchSimilarity = original
+        if not panels:
+            panels.append(("ground truth", rendered["gt"]))
+        panels.append((f"{label}\n{rendered['psnr']:.1f} dB", rendered["rgb"]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.6 * len(panels), 2.0))
+    for ax, (title, image) in zip(axes, panels):
+        ax.imshow(image)
+        ax.set_title(title, fontsize=7)
+        ax.axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    print(f"figure: {path} ({path.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()

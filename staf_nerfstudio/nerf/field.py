@@ -1,0 +1,250 @@
+"""The STAF radiance field: positions -> STAF trunk -> density + geometry features; directions + features -> colour.
+
+One class serves the main field and the proposal (density-only) fields. The activation is a single choice shared by
+every MLP of the field, so the paper's NeRF comparison runs in one pipeline with one flag:
+
+- ``"staf"``: :class:`staf_nerfstudio.StafMLP` networks on raw (contracted) coordinates, no positional encoding.
+- ``"siren"``: SIREN networks (sine with SIREN's init) on the same coordinates.
+- ``"relu"``: ReLU networks behind Gaussian random Fourier features (positional encoding) on the trunk input.
+
+The networks come from :func:`staf_tasks.models.build_model`, the same registry the standalone tasks use.
+With ``encoding="hash"`` a multiresolution hash grid (:class:`~staf_nerfstudio.nerf.hash_grid.HashGridEncoding`)
+feeds the trunk instead of raw coordinates.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Literal, Optional, Tuple
+
+import torch
+from jaxtyping import Float
+from nerfstudio.cameras.rays import RaySamples
+from nerfstudio.data.scene_box import SceneBox
+from nerfstudio.field_components.activations import trunc_exp
+from nerfstudio.field_components.embedding import Embedding
+from nerfstudio.field_components.encodings import SHEncoding
+from nerfstudio.field_components.field_heads import FieldHeadNames
+from nerfstudio.field_components.spatial_distortions import SpatialDistortion
+from nerfstudio.fields.base_field import Field, get_normalized_directions
+from torch import Tensor, nn
+
+from staf_nerfstudio import StafMLP
+from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
+
+FieldActivation = Literal["staf", "siren", "relu"]
+"""Activation of every MLP in the field."""
+PositionEncoding = Literal["none", "hash"]
+"""What feeds the trunk: raw contracted coordinates in [-1, 1] or a hash grid on [0, 1]."""
+
+
+def build_field_mlp(
+    activation: FieldActivation,
+    in_features: int,
+    hidden_features: int,
+    hidden_layers: int,
+    out_features: int,
+    first_omega: float,
+    hidden_omega: float,
+    tau: int = 5,
+    init: str = "official",
+    sharing: str = "layer",
+    pe_frequencies: int = 0,
+    pe_sigma: float = 1.0,
+) -> nn.Module:
+    """One MLP of the field (``hidden_layers`` as in :class:`~staf_nerfstudio.StafMLP`).
+
+    Args:
+        activation: ``"staf"``, ``"siren"`` or ``"relu"``.
+        in_features: Inputs per point.
+        hidden_features: Width.
+        hidden_layers: Hidden ``W -> W`` layers after the first.
+        out_features: Outputs per point.
+        first_omega: STAF: frequency range of the first activation; SIREN: first-layer frequency factor.
+        hidden_omega: Same for the other layers.
+        tau: STAF sine terms.
+        init: STAF amplitude init (``"official"`` or ``"unit"``).
+        sharing: STAF parameter sharing.
+        pe_frequencies: ReLU only: random Fourier features in front (0 = a plain ReLU network).
+        pe_sigma: ReLU only: standard deviation of those frequencies.
+    """
+    if activation == "relu" and pe_frequencies == 0:
+        layers: List[nn.Module] = []
+        width = in_features
+        for _ in range(hidden_layers + 1):
+            layers += [nn.Linear(width, hidden_features), nn.ReLU()]
+            width = hidden_features
+        return nn.Sequential(*layers, nn.Linear(width, out_features))
+    # Imported here, not at module level: nerfstudio imports the plugin for every command, so only building a field
+    # should depend on the model registry.
+    from staf_tasks.models import ModelsConfig, ReluPeModelConfig, SirenModelConfig, StafModelConfig, build_model
+
+    config = ModelsConfig(
+        staf=StafModelConfig(tau=tau, first_omega=first_omega, hidden_omega=hidden_omega, sharing=sharing, init=init),
+        siren=SirenModelConfig(first_omega=first_omega, hidden_omega=hidden_omega),
+        relu_pe=ReluPeModelConfig(num_frequencies=pe_frequencies, sigma=pe_sigma),
+    )
+    name = {"staf": "staf", "siren": "siren", "relu": "relu-pe"}.get(activation)
+    if name is None:
+        raise ValueError(f"unknown field activation {activation!r}; allowed: staf, siren, relu")
+    return build_model(name, in_features, out_features, hidden_features, hidden_layers, config)
+
+
+def staf_activation_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
+    """Amplitudes, frequencies and phases of every :class:`~staf_nerfstudio.StafMLP` inside ``module``."""
+    for sub in module.modules():
+        if isinstance(sub, StafMLP):
+            yield from sub.activation_parameters()
+
+
+class StafField(Field):
+    """Radiance (or density-only) field whose MLPs are STAF networks, or SIREN / ReLU+PE ones for comparison.
+
+    Args:
+        aabb: Scene box ``(2, 3)``; used to normalize positions when ``spatial_distortion`` is None.
+        num_images: Training images (for the appearance embedding).
+        activation: Activation of every MLP (see :data:`FieldActivation`).
+        encoding: ``"none"`` (coordinates in ``[-1, 1]``) or ``"hash"`` (hash grid features).
+        hidden_dim: Trunk width.
+        num_layers: Trunk hidden layers (``W -> W``) after the first.
+        geo_feat_dim: Geometry features passed to the colour head.
+        hidden_dim_color: Colour head width.
+        num_layers_color: Colour head hidden layers after the first.
+        tau: STAF sine terms.
+        first_omega: Trunk first-layer frequency range (STAF) / factor (SIREN).
+        hidden_omega: Trunk other layers.
+        color_omega: Colour head frequency range / factor (all its layers).
+        init: STAF amplitude init.
+        sharing: STAF parameter sharing.
+        pe_frequencies: ReLU trunk: random Fourier features.
+        pe_sigma: ReLU trunk: their standard deviation (input in [-1, 1]).
+        hash_levels: Hash grid levels.
+        hash_features_per_level: Features per level.
+        hash_log2_size: log2 of the entries per level.
+        hash_base_res: Coarsest resolution.
+        hash_max_res: Finest resolution.
+        spatial_distortion: Scene contraction (nerfacto's ``SceneContraction``) or None.
+        appearance_embedding_dim: Per-image appearance code size (0 disables it).
+        use_average_appearance_embedding: At inference use the mean code (else zeros).
+        average_init_density: Scales the density (nerfacto's trick for a clear start).
+        density_only: A proposal field: no colour head.
+    """
+
+    aabb: Tensor
+
+    def __init__(
+        self,
+        aabb: Tensor,
+        num_images: int,
+        activation: FieldActivation = "staf",
+        encoding: PositionEncoding = "none",
+        hidden_dim: int = 256,
+        num_layers: int = 3,
+        geo_feat_dim: int = 15,
+        hidden_dim_color: int = 64,
+        num_layers_color: int = 1,
+        tau: int = 5,
+        first_omega: float = 30.0,
+        hidden_omega: float = 30.0,
+        color_omega: float = 5.0,
+        init: str = "official",
+        sharing: str = "layer",
+        pe_frequencies: int = 128,
+        pe_sigma: float = 4.0,
+        hash_levels: int = 16,
+        hash_features_per_level: int = 2,
+        hash_log2_size: int = 19,
+        hash_base_res: int = 16,
+        hash_max_res: int = 2048,
+        spatial_distortion: Optional[SpatialDistortion] = None,
+        appearance_embedding_dim: int = 0,
+        use_average_appearance_embedding: bool = True,
+        average_init_density: float = 1.0,
+        density_only: bool = False,
+    ) -> None:
+        super().__init__()
+        if encoding not in ("none", "hash"):
+            raise ValueError(f"unknown field encoding {encoding!r}; allowed: none, hash")
+        self.register_buffer("aabb", aabb)
+        self.spatial_distortion = spatial_distortion
+        self.encoding_kind = encoding
+        self.geo_feat_dim = 0 if density_only else geo_feat_dim
+        self.density_only = density_only
+        self.average_init_density = average_init_density
+        self.use_average_appearance_embedding = use_average_appearance_embedding
+        staf_kwargs = dict(tau=tau, init=init, sharing=sharing)
+        if encoding == "hash":
+            self.position_encoding: Optional[HashGridEncoding] = HashGridEncoding(
+                hash_levels, hash_features_per_level, hash_log2_size, hash_base_res, hash_max_res
+            )
+            trunk_in = self.position_encoding.get_out_dim()
+            pe = {}
+        else:
+            self.position_encoding = None
+            trunk_in = 3
+            pe = dict(pe_frequencies=pe_frequencies, pe_sigma=pe_sigma) if activation == "relu" else {}
+        self.mlp_base = build_field_mlp(
+            activation, trunk_in, hidden_dim, num_layers, 1 + self.geo_feat_dim, first_omega, hidden_omega,
+            **staf_kwargs, **pe,
+        )  # fmt: skip
+        self.appearance_embedding_dim = 0 if density_only else appearance_embedding_dim
+        self.embedding_appearance = (
+            Embedding(num_images, self.appearance_embedding_dim) if self.appearance_embedding_dim > 0 else None
+        )
+        if not density_only:
+            self.direction_encoding = SHEncoding(levels=4, implementation="torch")
+            color_in = self.direction_encoding.get_out_dim() + self.geo_feat_dim + self.appearance_embedding_dim
+            self.mlp_head = build_field_mlp(
+                activation, color_in, hidden_dim_color, num_layers_color, 3, color_omega, color_omega, **staf_kwargs
+            )
+
+    def activation_parameters(self) -> List[nn.Parameter]:
+        """STAF amplitudes, frequencies and phases (empty for the SIREN and ReLU fields)."""
+        return list(staf_activation_parameters(self))
+
+    def other_parameters(self) -> List[nn.Parameter]:
+        """Every parameter that is not a STAF activation parameter."""
+        skip = {id(p) for p in self.activation_parameters()}
+        return [p for p in self.parameters() if id(p) not in skip]
+
+    def _trunk_input(self, ray_samples: RaySamples) -> Tuple[Tensor, Tensor]:
+        """Trunk input per sample and the mask of samples inside the (contracted) scene."""
+        positions = ray_samples.frustums.get_positions()
+        if self.spatial_distortion is not None:
+            unit = (self.spatial_distortion(positions) + 2.0) / 4.0  # contracted [-2, 2] -> [0, 1]
+        else:
+            unit = SceneBox.get_normalized_positions(positions, self.aabb)
+        inside = ((unit > 0.0) & (unit < 1.0)).all(dim=-1)
+        unit = unit * inside[..., None]
+        if self.position_encoding is not None:
+            return self.position_encoding(unit.view(-1, 3)), inside
+        return (unit * 2.0 - 1.0).view(-1, 3), inside
+
+    def get_density(self, ray_samples: RaySamples) -> Tuple[Float[Tensor, "*batch 1"], Optional[Tensor]]:
+        """Density per sample (and geometry features unless density-only)."""
+        x, inside = self._trunk_input(ray_samples)
+        h = self.mlp_base(x).view(*ray_samples.frustums.shape, -1)
+        raw_density, features = torch.split(h, [1, self.geo_feat_dim], dim=-1)
+        density = self.average_init_density * trunc_exp(raw_density) * inside[..., None]
+        return density, (None if self.density_only else features)
+
+    def get_outputs(
+        self, ray_samples: RaySamples, density_embedding: Optional[Tensor] = None
+    ) -> Dict[FieldHeadNames, Tensor]:
+        if self.density_only:
+            return {}
+        assert density_embedding is not None
+        directions = get_normalized_directions(ray_samples.frustums.directions)
+        shape = directions.shape[:-1]
+        inputs = [self.direction_encoding(directions.view(-1, 3)), density_embedding.view(-1, self.geo_feat_dim)]
+        if self.embedding_appearance is not None:
+            if self.training:
+                if ray_samples.camera_indices is None:
+                    raise AttributeError("Camera indices are not provided.")
+                code = self.embedding_appearance(ray_samples.camera_indices.squeeze(-1))
+            elif self.use_average_appearance_embedding:
+                code = self.embedding_appearance.mean(dim=0).expand(*shape, -1)
+            else:
+                code = directions.new_zeros(*shape, self.appearance_embedding_dim)
+            inputs.append(code.reshape(-1, self.appearance_embedding_dim))
+        rgb = torch.sigmoid(self.mlp_head(torch.cat(inputs, dim=-1))).view(*shape, 3)
+        return {FieldHeadNames.RGB: rgb}

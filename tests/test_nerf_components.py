@@ -1,0 +1,186 @@
+"""Parts of the nerfstudio method that need no training: scene generator, hash grid, schedule, LPIPS, field."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import imageio.v2 as imageio
+import numpy as np
+import pytest
+import torch
+
+from staf_nerfstudio.scene import CAMERA_ANGLE_X, look_at_pose, make_scene, render_view, scene_sdf
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Scene generator
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_scene_is_deterministic_blender_format(tmp_path: Path) -> None:
+    a = make_scene(tmp_path / "a", res=12, views=(3, 1, 2))
+    make_scene(tmp_path / "b", res=12, views=(3, 1, 2))
+    assert {k: len(v) for k, v in a.items()} == {"train": 3, "val": 1, "test": 2}
+    for split in ("train", "val", "test"):
+        meta = json.loads((tmp_path / "a" / f"transforms_{split}.json").read_text())
+        assert meta["camera_angle_x"] == pytest.approx(CAMERA_ANGLE_X)
+        for frame in meta["frames"]:
+            path = tmp_path / "a" / (frame["file_path"].replace("./", "") + ".png")
+            image = imageio.imread(path)
+            assert image.shape == (12, 12, 4) and image.dtype == np.uint8
+            assert (image == imageio.imread(str(path).replace("/a/", "/b/"))).all()
+            pose = np.asarray(frame["transform_matrix"])
+            rot = pose[:3, :3]
+            assert np.allclose(rot.T @ rot, np.eye(3), atol=1e-9) and np.linalg.det(rot) == pytest.approx(1.0)
+            # OpenGL: the camera looks down its -z axis, so +z points from the scene centre to the camera.
+            assert np.allclose(rot[:, 2], pose[:3, 3] / np.linalg.norm(pose[:3, 3]), atol=1e-9)
+            assert pose[2, 3] > 0 and rot[2, 1] > 0  # above the ground, image up tilted to world +z
+
+
+def test_scene_render_matches_geometry() -> None:
+    pose = look_at_pose(np.array([0.0, -4.0, 0.5]))
+    rgba = render_view(pose, 32, supersample=1)
+    alpha = rgba[..., 3]
+    assert alpha[0, 0] == 0.0 and alpha[16, 16] == 1.0  # a corner sees the background, the centre the objects
+    assert 0.1 < alpha.mean() < 0.9
+    assert rgba[..., :3][alpha > 0].std(axis=0).min() > 0.05  # several colours
+    assert scene_sdf(np.zeros((1, 3)))[0] < 0.5 and scene_sdf(np.array([[0.0, 0.0, 3.0]]))[0] > 1.0
+
+
+def test_scene_cli_rejects_bad_views(tmp_path: Path) -> None:
+    from staf_nerfstudio.scene import entrypoint
+
+    with pytest.raises(SystemExit):
+        entrypoint([str(tmp_path / "x"), "--views", "0", "1", "1"])
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Hash grid: the torch path against a straightforward per-point loop of tiny-cuda-nn's HashGrid definition
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def _hash_grid_reference(grid, x: np.ndarray) -> np.ndarray:
+    """Plain loops over points, levels and corners (tiny-cuda-nn's grid_index and linear interpolation)."""
+    table = grid.params.detach().double().numpy().reshape(-1, grid.features_per_level)
+    hashmap_cap = 1 << grid.log2_hashmap_size
+    out = np.zeros((len(x), grid.num_levels * grid.features_per_level))
+    offset = 0
+    for level in range(grid.num_levels):
+        scale = 2.0 ** (level * math.log2(grid.per_level_scale)) * grid.base_resolution - 1.0
+        res = math.ceil(scale) + 1
+        size = min((res**3 + 7) // 8 * 8, hashmap_cap)
+        for n, point in enumerate(x):
+            pos = point.astype(np.float32) * np.float32(scale) + np.float32(0.5)
+            base = np.floor(pos).astype(np.int64)
+            frac = pos - base
+            for corner in range(8):
+                v = [int(base[d] + ((corner >> d) & 1)) for d in range(3)]
+                w = np.prod([frac[d] if (corner >> d) & 1 else 1 - frac[d] for d in range(3)])
+                if res**3 <= size:
+                    index = v[0] + v[1] * res + v[2] * res * res
+                else:
+                    index = (v[0] ^ (v[1] * 2654435761) ^ (v[2] * 805459861)) & 0xFFFFFFFF
+                out[n, level * grid.features_per_level : (level + 1) * grid.features_per_level] += (
+                    w * table[offset + index % size]
+                )
+        offset += size
+    return out, offset
+
+
+def test_hash_grid_torch_matches_reference() -> None:
+    from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
+
+    torch.manual_seed(0)
+    grid = HashGridEncoding(num_levels=4, features_per_level=2, log2_hashmap_size=10, base_resolution=4,
+                            max_resolution=32, implementation="torch", init_scale=1.0)  # fmt: skip
+    assert grid._use_hash.tolist() == [False, False, True, True]  # resolutions 4, 8 dense; 16, 32 hashed
+    x = torch.rand(40, 3)
+    got = grid(x).detach().double().numpy()
+    assert got.shape == (40, 8)
+    expected, entries = _hash_grid_reference(grid, x.numpy())
+    assert grid.params.numel() == entries * 2 == (64 + 512 + 1024 + 1024) * 2
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    grid(x).sum().backward()
+    assert grid.params.grad is not None and grid.params.grad.abs().sum() > 0
+    assert list(grid.state_dict()) == ["params"]  # one layout whichever backend runs
+
+
+def test_hash_grid_interpolates_vertices() -> None:
+    from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
+
+    grid = HashGridEncoding(num_levels=1, features_per_level=1, log2_hashmap_size=12, base_resolution=8,
+                            max_resolution=8, implementation="torch", init_scale=1.0)  # fmt: skip
+    scale = 7.0  # base_resolution - 1
+    vertex = torch.tensor([[2.0, 3.0, 5.0]])
+    x = (vertex - 0.5) / scale  # lands exactly on a grid vertex
+    expected = grid.params[int(2 + 3 * 8 + 5 * 64)]
+    assert grid(x).item() == pytest.approx(expected.item(), abs=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Learning-rate schedule: same factors as nerfstudio's numpy one, as Python floats
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("warmup", [0, 10])
+def test_schedule_matches_nerfstudio(warmup: int) -> None:
+    from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
+
+    from staf_nerfstudio.nerf.schedulers import StafExponentialDecaySchedulerConfig
+
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    kwargs = dict(lr_final=1e-4, max_steps=100, warmup_steps=warmup)
+    ours = StafExponentialDecaySchedulerConfig(**kwargs).setup().get_scheduler(torch.optim.Adam(params, lr=1e-2), 1e-2)
+    theirs = ExponentialDecaySchedulerConfig(**kwargs).setup().get_scheduler(torch.optim.Adam(params, lr=1e-2), 1e-2)
+    for step in (0, 1, 5, 10, 50, 99, 100, 150):
+        a, b = ours.lr_lambdas[0](step), theirs.lr_lambdas[0](step)
+        assert type(a) is float
+        assert a == pytest.approx(float(b), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# LPIPS offline
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_lpips_unavailable_without_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from staf_nerfstudio.nerf import lpips
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    assert lpips.build_lpips() is None
+    reason = lpips.lpips_unavailable_reason()
+    assert reason is not None and str(tmp_path) in reason and lpips.ALEXNET_WEIGHTS_FILE in reason
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Field
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation", ["staf", "siren", "relu"])
+def test_field_activation_switch(activation: str) -> None:
+    from nerfstudio.cameras.rays import Frustums, RaySamples
+    from nerfstudio.field_components.field_heads import FieldHeadNames
+
+    from staf_nerfstudio import StafMLP
+    from staf_nerfstudio.nerf.field import StafField
+
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    field = StafField(aabb, num_images=2, activation=activation, hidden_dim=16, num_layers=1, hidden_dim_color=8)
+    has_staf = any(isinstance(m, StafMLP) for m in field.modules())
+    assert has_staf == (activation == "staf")
+    assert (len(field.activation_parameters()) > 0) == (activation == "staf")
+    assert len(field.activation_parameters()) + len(field.other_parameters()) == len(list(field.parameters()))
+    origins = torch.zeros(4, 6, 3)
+    directions = torch.nn.functional.normalize(torch.randn(4, 6, 3), dim=-1)
+    starts = torch.linspace(0.1, 1.0, 6).expand(4, 6)[..., None]
+    samples = RaySamples(
+        frustums=Frustums(origins, directions, starts, starts + 0.1, pixel_area=torch.ones(4, 6, 1)),
+        camera_indices=torch.zeros(4, 6, 1, dtype=torch.long),
+    )
+    out = field(samples)
+    assert out[FieldHeadNames.RGB].shape == (4, 6, 3) and out[FieldHeadNames.DENSITY].shape == (4, 6, 1)
+    assert (out[FieldHeadNames.DENSITY] >= 0).all() and (
+        (out[FieldHeadNames.RGB] >= 0) & (out[FieldHeadNames.RGB] <= 1)
+    ).all()
