@@ -59,6 +59,7 @@ def test_shape_fit_reports_iou_chamfer_and_renders(tmp_path):
     out = tmp_path / "shape-staf"
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["final"]["iou"] <= 1.0 and metrics["final"]["iou"] > 0.8  # a ball is easy
+    assert metrics["final"]["iou_train_grid"] > 0.8 and metrics["best_during_training"]["iou"] > 0.5
     assert np.isfinite(metrics["final"]["chamfer"]) and metrics["final"]["chamfer"] < 0.1
     assert metrics["signal"]["held_points"] == 15**3
     mesh = trimesh.load(out / "reconstruction.ply")
