@@ -33,7 +33,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from staf_nerfstudio.functional import _check_shapes, staf_autograd, staf_loop_backward
+from staf_nerfstudio.functional import _check_shapes, fused_function, staf_autograd
 
 _SOURCE = Path(__file__).with_name("staf_cpu.cpp")
 # Not -ffast-math: linking a shared library with it pulls in crtfastmath.o, which turns on flush-to-zero for the whole
@@ -264,29 +264,8 @@ def _backward(
     return grad_z.view(z.shape), grad_a, grad_w, grad_p
 
 
-class StafCppFunction(torch.autograd.Function):
-    """The STAF activation through the fused C++ kernels; saves only ``z`` and the parameters."""
-
-    @staticmethod
-    def forward(ctx, z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(z, amplitudes, frequencies, phases)
-        return _forward(z, amplitudes, frequencies, phases)
-
-    @staticmethod
-    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        z, amplitudes, frequencies, phases = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            # Double backward: the differentiable torch formulation of the same gradients.
-            gz, ga, gw, gp = staf_loop_backward(grad_out, z, amplitudes, frequencies, phases)
-        else:
-            gz, ga, gw, gp = _backward(grad_out, z, amplitudes, frequencies, phases)
-        need = ctx.needs_input_grad
-        return (
-            gz.to(z.dtype) if need[0] else None,
-            ga.to(amplitudes.dtype) if need[1] else None,
-            gw.to(frequencies.dtype) if need[2] else None,
-            gp.to(phases.dtype) if need[3] else None,
-        )
+#: The STAF activation through the fused kernels above; saves only ``z`` and the parameters.
+StafCppFunction = fused_function("StafCppFunction", _forward, _backward)
 
 
 def cpp_supports(z: Tensor, *params: Tensor) -> bool:

@@ -26,7 +26,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from staf_nerfstudio.functional import _check_shapes, staf_autograd, staf_loop_backward
+from staf_nerfstudio.functional import _check_shapes, fused_function, staf_autograd
 
 _SUPPORTED = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
@@ -168,29 +168,8 @@ def triton_backward(
     return grad_z.view(z.shape), sums[0], a * sums[2], a * sums[1]
 
 
-class StafTritonFunction(torch.autograd.Function):
-    """The STAF activation through the Triton kernels; saves only ``z`` and the parameters."""
-
-    @staticmethod
-    def forward(ctx, z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(z, amplitudes, frequencies, phases)
-        return triton_forward(z, amplitudes, frequencies, phases)
-
-    @staticmethod
-    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        z, amplitudes, frequencies, phases = ctx.saved_tensors
-        if torch.is_grad_enabled():
-            # Double backward: the differentiable torch formulation of the same gradients.
-            gz, ga, gw, gp = staf_loop_backward(grad_out, z, amplitudes, frequencies, phases)
-        else:
-            gz, ga, gw, gp = triton_backward(grad_out, z, amplitudes, frequencies, phases)
-        need = ctx.needs_input_grad
-        return (
-            gz.to(z.dtype) if need[0] else None,
-            ga.to(amplitudes.dtype) if need[1] else None,
-            gw.to(frequencies.dtype) if need[2] else None,
-            gp.to(phases.dtype) if need[3] else None,
-        )
+#: The STAF activation through the Triton kernels; saves only ``z`` and the parameters.
+StafTritonFunction = fused_function("StafTritonFunction", triton_forward, triton_backward)
 
 
 def triton_supports(z: Tensor, *params: Tensor) -> bool:

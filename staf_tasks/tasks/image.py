@@ -170,8 +170,7 @@ class SuperResolutionTask(ImageTask):
             "train_height": low.shape[0], "train_width": low.shape[1],
             "bicubic_psnr": psnr(bicubic, target), "bicubic_ssim": ssim(bicubic, target),
         }
-        shown = resize_image(low, (height, width))
-        return Prepared(problem, 2, channels, info=info, state={"target": target, "shown": shown})
+        return Prepared(problem, 2, channels, info=info, state={"target": target, "shown": bicubic})
 
     def shown_title(self) -> str:
         return "bicubic x4 input"
