@@ -103,8 +103,8 @@ class ShapeTask(Task):
         result.final["chamfer"] = chamfer_distance(mesh, target.mesh, num_points=cfg.chamfer_points, seed=cfg.seed)
         write_mesh(run_dir / "reconstruction.ply", mesh)
         render_mesh_png(run_dir / "mesh.png", [target.mesh, mesh],
-                        [f"input ({target.source})", f"{cfg.model}: IoU {result.final['iou']:.4f}, "
-                         f"Chamfer {result.final['chamfer']:.4f}"])
+                        [f"input ({target.source})", f"{cfg.model}: IoU {result.final['iou']:.3f} held / "
+                         f"{result.final['iou_train_grid']:.3f} grid, Chamfer {result.final['chamfer']:.4f}"])
         return {"reconstruction": "reconstruction.ply", "mesh": "mesh.png"}
 
     def render(self, cfg, model: nn.Module, run_dir: Path, request: RenderRequest, info: Dict) -> Path:
