@@ -33,6 +33,10 @@ for part in $PARTS; do
         name=$1; shift
         $BENCH image --models staf "${COMMON[@]}" --size 128 128 --train.epochs 200 --train.eval-every 10 \
           --output-dir "$OUT" --name "variant-128-$name" "$@"
+      done
+      for scale in 10 30; do
+        $BENCH image --models staf "${COMMON[@]}" --size 256 256 --train.epochs 50 --train.eval-every 5 \
+          --train.activation-lr-scale "$scale" --output-dir "$OUT" --name "variant-256-actlr$scale"
       done ;;
     *) echo "unknown part $part" >&2; exit 2 ;;
   esac
