@@ -76,7 +76,7 @@ def run_bench(task: Task, base: FitConfig, models: List[str], seeds: int) -> Dic
         if seeds > 1:
             bands[model] = (steps, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0))
     rows.sort(key=lambda r: -r[f"{primary}_mean"] if math.isfinite(r[f"{primary}_mean"]) else math.inf)
-    results = {"task": task.name, "metric": primary, "seeds": seeds, "rows": rows,
+    results = {"task": task.name, "metric": primary, "seeds": seeds, "rows": rows, "output_dir": str(bench_dir),
                "config": dataclasses.asdict(dataclasses.replace(base, output_dir=str(base.output_dir)))}
     write_json(bench_dir / "results.json", results)
     write_text(bench_dir / "table.md", format_table(rows, primary, task.name, seeds))

@@ -31,27 +31,20 @@ def _guard(main: Callable[[List[str]], int]) -> Callable[[Optional[Sequence[str]
     return entry
 
 
-def _pop_option(args: List[str], name: str) -> Optional[str]:
-    """Reads ``--name VALUE`` / ``--name=VALUE`` without removing it (tyro parses it again)."""
-    for i, arg in enumerate(args):
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-    return None
-
-
-def _take_option(args: List[str], name: str) -> Optional[str]:
-    """Removes ``--name VALUE`` / ``--name=VALUE`` from ``args`` and returns VALUE."""
+def _option_value(args: List[str], name: str, remove: bool = False) -> Optional[str]:
+    """VALUE of ``--name VALUE`` / ``--name=VALUE`` in ``args``; with ``remove`` the option is taken out of ``args``
+    (otherwise it stays for tyro to parse again)."""
     for i, arg in enumerate(args):
         if arg == name:
             if i + 1 >= len(args):
                 raise StafUserError(f"{name} needs a value")
             value = args[i + 1]
-            del args[i : i + 2]
+            if remove:
+                del args[i : i + 2]
             return value
         if arg.startswith(name + "="):
-            del args[i]
+            if remove:
+                del args[i]
             return arg.split("=", 1)[1]
     return None
 
@@ -77,8 +70,8 @@ def _parse_task_config(command: str, args: List[str]):
         raise SystemExit(0 if args else 2)
     task = get_task(args[0])
     rest = args[1:]
-    preset = _pop_option(rest, "--config")
-    resume = _pop_option(rest, "--resume")
+    preset = _option_value(rest, "--config")
+    resume = _option_value(rest, "--resume")
     default = config_with_preset(task, Path(preset) if preset else None, Path(resume) if resume else None)
     cfg = tyro.cli(task.config_cls, args=rest, default=default, prog=f"{command} {task.name}",
                    description=task.config_cls.__doc__)
@@ -143,26 +136,23 @@ model and seed."""
 
 
 def _bench_main(args: List[str]) -> int:
-    from staf_tasks.bench import parse_models, run_bench
+    from staf_tasks.bench import format_table, parse_models, run_bench
     from staf_tasks.models import MODEL_NAMES
 
     if not args or args[0] in ("-h", "--help"):
         print(_task_usage("staf-bench") + BENCH_USAGE)
         return 0 if args else 2
     args = list(args)
-    models = parse_models(_take_option(args, "--models") or ",".join(MODEL_NAMES))
-    seeds_text = _take_option(args, "--seeds") or "1"
+    models = parse_models(_option_value(args, "--models", remove=True) or ",".join(MODEL_NAMES))
+    seeds_text = _option_value(args, "--seeds", remove=True) or "1"
     if not seeds_text.isdigit():
         raise StafUserError(f"--seeds must be a positive integer, got {seeds_text!r}")
     if "-h" in args or "--help" in args:
         print(BENCH_USAGE.strip() + "\n")
     task, cfg = _parse_task_config("staf-bench", args)
     results = run_bench(task, cfg, models, int(seeds_text))
-    from staf_tasks.bench import format_table
-
     print(format_table(results["rows"], results["metric"], task.name, results["seeds"]))
-    print(f"wrote {cfg.output_dir}/{cfg.name or 'bench-' + task.name}/ (table.md, results.json, curves.png, "
-          "reconstructions.png)")
+    print(f"wrote {results['output_dir']}/ (table.md, results.json, curves.png, reconstructions.png)")
     return 0
 
 
