@@ -221,3 +221,31 @@ def test_tiny_fit_reduces_loss(name: str) -> None:
     with torch.no_grad():
         end = (model(x) - y).square().mean().item()
     assert end < start / 100, f"{name}: MSE {start:.3g} -> {end:.3g}"
+
+
+def _hidden_sine_argument_rms(model: nn.Module, x: torch.Tensor, layer: int) -> float:
+    """RMS over points, units and terms of the sine arguments of ``model.layers[layer]`` at ``x``."""
+    with torch.no_grad():
+        h = x
+        for block in model.layers[:layer]:
+            h = block(h)
+        block = model.layers[layer]
+        if hasattr(block, "activation"):  # STAF: w_i * z (+ p_i, a uniform phase, left out)
+            z = block.linear(h)
+            return (z.unsqueeze(-1) * block.activation.frequencies).pow(2).mean().sqrt().item()
+        return (block.omega * block.linear(h)).pow(2).mean().sqrt().item()  # SIREN: omega * (W h + b)
+
+
+def test_hidden_omega_sets_sine_argument_scale_against_siren() -> None:
+    """The README's explanation of STAF's hidden omega: arguments have RMS ~omega/6 (torch's default Linear init,
+    post-activations N(0, 1/4)), so the authors' 30 runs ~3.5x hotter than SIREN's hidden layers and 10 matches them."""
+    torch.manual_seed(0)
+    x = torch.rand(4096, 2) * 2 - 1
+    siren = build_model("siren", 2, 3, 256, 3)
+    siren_rms = _hidden_sine_argument_rms(siren, x, 2)
+    assert 1.2 < siren_rms < 1.7
+    for omega in (10.0, 30.0):
+        settings = ModelsConfig(staf=StafModelConfig(first_omega=60.0, hidden_omega=omega, sharing="neuron"))
+        staf = build_model("staf", 2, 3, 256, 3, settings)
+        assert _hidden_sine_argument_rms(staf, x, 2) == pytest.approx(omega / 6, rel=0.15)
+    assert 30.0 / 6 > 3 * siren_rms
