@@ -68,7 +68,7 @@ class AudioTask(Task):
         write_wav(run_dir / "reconstruction.wav", pred.numpy(), clip.samplerate)
         write_wav(run_dir / "target.wav", clip.samples, clip.samplerate)
         plot_waveforms(run_dir / "waveform.png", clip.samples, pred.numpy(), clip.samplerate,
-                       title=f"{cfg.model}: {result.final['psnr']:.2f} dB")
+                       title=cfg.model)
         return {"reconstruction": "reconstruction.wav", "target": "target.wav", "waveform": "waveform.png"}
 
     def render(self, cfg, model: nn.Module, run_dir: Path, request: RenderRequest, info: Dict) -> Path:
