@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import time
@@ -87,6 +88,17 @@ def extra_variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
             True,
         ),
         ("staf (lr 1e-3)", base["staf"] + lr + ["--optimizers.staf-activations.optimizer.lr", "1e-3"], False),
+        (
+            "staf (activation lr x10)",
+            base["staf"]
+            + [
+                "--optimizers.staf-activations.optimizer.lr",
+                "5e-2",
+                "--optimizers.staf-activations.scheduler.lr-final",
+                "5e-4",
+            ],
+            False,
+        ),
     ]
 
 
@@ -105,6 +117,13 @@ def main() -> None:
     parser.add_argument("--res", type=int, default=100)
     parser.add_argument("--views", type=int, nargs=3, default=[60, 5, 5])
     parser.add_argument("--only", nargs="*", default=None, help="labels to run (default: all)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="*",
+        default=None,
+        help="run each method once per seed (--machine.seed); the table adds mean and spread",
+    )
     parser.add_argument("--table", type=Path, default=None, help="also write the markdown table here")
     parser.add_argument("--figure", type=Path, default=None, help="write test view 0 of every run side by side here")
     args = parser.parse_args()
@@ -118,9 +137,18 @@ def main() -> None:
     results_path = args.out / "results.json"
     results: Dict[str, Dict] = json.loads(results_path.read_text()) if results_path.exists() else {}
     extras = extra_variants(args.iters, args.rays)
-    for label, train_args, stub in variants(args.iters, args.rays) + extras:
-        if (args.only and label not in args.only) or (not args.only and any(label == e[0] for e in extras)):
-            continue
+    chosen = [
+        (label, train_args, stub)
+        for label, train_args, stub in variants(args.iters, args.rays) + extras
+        if (label in args.only if args.only else not any(label == e[0] for e in extras))
+    ]
+    if args.seeds:
+        chosen = [
+            (f"{label} [seed {seed}]", train_args + ["--machine.seed", str(seed)], stub)
+            for label, train_args, stub in chosen
+            for seed in args.seeds
+        ]
+    for label, train_args, stub in chosen:
         slug = "".join(c for c in label.replace(" ", "_") if c.isalnum() or c in "_-.")
         data_args = ["--data", str(scene), "--output-dir", str(args.out / "runs"), "--experiment-name", slug]
         dataparser = [] if train_args[0] == "vanilla-nerf" else ["blender-data"]
@@ -155,6 +183,7 @@ def main() -> None:
     ]
     for label, r in results.items():
         lines.append(f"| {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['train_wall_s']:.0f} |")
+    lines += seed_summary(results)
     lines += ["", "Commands:", ""] + [f"- {label}: `{r['command']}`" for label, r in results.items()]
     table = "\n".join(lines)
     print(table)
@@ -162,6 +191,24 @@ def main() -> None:
         args.table.write_text(table + "\n")
     if args.figure is not None:
         make_figure(results, args.figure)
+
+
+def seed_summary(results: Dict[str, Dict]) -> List[str]:
+    """Mean, sample standard deviation and range of PSNR per method over its ``[seed N]`` runs (none: no lines)."""
+    groups: Dict[str, List[float]] = {}
+    for label, r in results.items():
+        if " [seed " in label:
+            groups.setdefault(label.split(" [seed ")[0], []).append(r["psnr"])
+    if not groups:
+        return []
+    lines = ["", "| method | seeds | PSNR mean | std | min | max |", "|---|---|---|---|---|---|"]
+    for label, values in groups.items():
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        lines.append(
+            f"| {label} | {len(values)} | {statistics.fmean(values):.2f} | {std:.2f} | {min(values):.2f} | "
+            f"{max(values):.2f} |"
+        )
+    return lines
 
 
 def make_figure(results: Dict[str, Dict], path: Path, view: int = 0) -> None:

@@ -2,7 +2,8 @@
 # The issue-3 comparisons behind the README's tables (CPU, 2 cores: about two hours in all).
 # Budgets are in optimizer steps of 4096 pixels: "full" = 800 steps (50 epochs at 256x256, 200 at 128x128),
 # "1/10" = 80 steps. The paper's 501 epochs at 256x256 would be 8016 steps.
-# Usage: bash benchmarks/task_experiments.sh [OUT_DIR] [PART...]   parts: image map audio shape variants
+# "paper" = the paper's 501 epochs (8016 steps at 256x256, 2004 at 128x128) and a tenth of it (50 epochs).
+# Usage: bash benchmarks/task_experiments.sh [OUT_DIR] [PART...]   parts: image map audio shape variants paper audio-omega sr denoise
 set -euo pipefail
 OUT=${1:-outputs/experiments}
 shift || true
@@ -38,6 +39,22 @@ for part in $PARTS; do
         $BENCH image --models staf "${COMMON[@]}" --size 256 256 --train.epochs 50 --train.eval-every 5 \
           --train.activation-lr-scale "$scale" --output-dir "$OUT" --name "variant-256-actlr$scale"
       done ;;
+    paper)  # STAF (as published and with activation lr x10) vs SIREN at the paper's budget and a tenth of it
+      for spec in "128 50 5" "128 501 25" "256 501 25"; do
+        set -- $spec
+        $BENCH image --models staf,siren "${COMMON[@]}" --size "$1" "$1" --train.epochs "$2" \
+          --train.eval-every "$3" --output-dir "$OUT" --name "paper-$1-e$2"
+        $BENCH image --models staf "${COMMON[@]}" --size "$1" "$1" --train.epochs "$2" \
+          --train.eval-every "$3" --train.activation-lr-scale 10 --output-dir "$OUT" --name "paper-$1-e$2-actlr10"
+      done ;;
+    audio-omega)  # STAF's hidden-layer omega on audio (the authors' 30 does not learn here; quick preset otherwise)
+      for hidden in 5 10 15; do
+        $BENCH audio --models staf --config configs/audio_quick.yaml --models.staf.hidden-omega "$hidden" \
+          --no-progress --output-dir "$OUT" --name "audio-quick-hidden$hidden"
+      done ;;
+    sr|denoise)  # the quick presets (256x256 astronaut, 20 epochs), STAF vs SIREN
+      $BENCH "$part" --models staf,siren --config "configs/${part}_quick.yaml" --no-progress \
+        --output-dir "$OUT" --name "$part-quick" ;;
     *) echo "unknown part $part" >&2; exit 2 ;;
   esac
 done
