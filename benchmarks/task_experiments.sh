@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The issue-3 comparisons behind the README's tables (CPU, 2 cores: about two hours in all).
-# Budgets are in optimizer steps of 4096 pixels: "full" = 800 steps (50 epochs at 256x256, 200 at 128x128),
-# "1/10" = 80 steps. The paper's 501 epochs at 256x256 would be 8016 steps.
-# "paper" = the paper's 501 epochs (8016 steps at 256x256, 2004 at 128x128) and a tenth of it (50 epochs).
-# Usage: bash benchmarks/task_experiments.sh [OUT_DIR] [PART...]   parts: image map audio shape variants paper audio-omega sr denoise
+# The issue-3 comparisons behind the README's tables (CPU, 2 cores: about two hours without "paper", which adds
+# about an hour more on an idle machine). One seed each; budgets in optimizer steps of 4096 pixels.
+#   image, map, variants: 800 steps (50 epochs at 256x256, 200 at 128x128) and 80 steps.
+#   paper: the paper's 501 epochs (8016 steps at 256x256, 2004 at 128x128) and a tenth of it (50 epochs).
+#   audio, audio-omega, shape, sr, denoise: the quick presets (configs/*_quick.yaml).
+# Usage: bash benchmarks/task_experiments.sh [OUT_DIR] [PART...]
+#   parts: image map audio shape variants paper audio-omega sr denoise (default: all of them)
 set -euo pipefail
 OUT=${1:-outputs/experiments}
 shift || true
-PARTS=${*:-image map audio shape variants}
+PARTS=${*:-image map audio shape variants paper audio-omega sr denoise}
 BENCH="${BENCH:-.venv/bin/staf-bench}"
 COMMON=(--no-progress --data astronaut)
 
@@ -35,9 +37,13 @@ for part in $PARTS; do
         $BENCH image --models staf "${COMMON[@]}" --size 128 128 --train.epochs 200 --train.eval-every 10 \
           --output-dir "$OUT" --name "variant-128-$name" "$@"
       done
-      for scale in 10 30; do
+      for v in "actlr10 --train.activation-lr-scale 10" "actlr30 --train.activation-lr-scale 30" \
+               "hidden10 --models.staf.hidden-omega 10" "hidden5 --models.staf.hidden-omega 5" \
+               "hidden10-actlr10 --models.staf.hidden-omega 10 --train.activation-lr-scale 10"; do
+        set -- $v
+        name=$1; shift
         $BENCH image --models staf "${COMMON[@]}" --size 256 256 --train.epochs 50 --train.eval-every 5 \
-          --train.activation-lr-scale "$scale" --output-dir "$OUT" --name "variant-256-actlr$scale"
+          --output-dir "$OUT" --name "variant-256-$name" "$@"
       done ;;
     paper)  # STAF (as published and with activation lr x10) vs SIREN at the paper's budget and a tenth of it
       for spec in "128 50 5" "128 501 25" "256 501 25"; do
