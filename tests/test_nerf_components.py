@@ -184,3 +184,15 @@ def test_field_activation_switch(activation: str) -> None:
     assert (out[FieldHeadNames.DENSITY] >= 0).all() and (
         (out[FieldHeadNames.RGB] >= 0) & (out[FieldHeadNames.RGB] <= 1)
     ).all()
+
+
+def test_field_skip_reaches_every_staf_mlp() -> None:
+    from staf_nerfstudio import StafMLP
+    from staf_nerfstudio.nerf.field import StafField
+
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    for skip in (False, True):
+        field = StafField(aabb, num_images=2, hidden_dim=16, num_layers=2, hidden_dim_color=8, skip=skip)
+        mlps = [m for m in field.modules() if isinstance(m, StafMLP)]
+        assert len(mlps) == 2 and all(len(m.layers) >= 2 for m in mlps)
+        assert all(block.skip == (skip and i > 0) for m in mlps for i, block in enumerate(m.layers))

@@ -48,6 +48,7 @@ def build_field_mlp(
     tau: int = 5,
     init: str = "official",
     sharing: str = "layer",
+    skip: bool = False,
     pe_frequencies: int = 0,
     pe_sigma: float = 1.0,
 ) -> nn.Module:
@@ -64,6 +65,7 @@ def build_field_mlp(
         tau: STAF sine terms.
         init: STAF amplitude init (``"official"`` or ``"unit"``).
         sharing: STAF parameter sharing.
+        skip: STAF: add the pre-activation back in every non-first layer (the authors' image setting).
         pe_frequencies: ReLU only: random Fourier features in front (0 = a plain ReLU network).
         pe_sigma: ReLU only: standard deviation of those frequencies.
     """
@@ -79,7 +81,9 @@ def build_field_mlp(
     from staf_tasks.models import ModelsConfig, ReluPeModelConfig, SirenModelConfig, StafModelConfig, build_model
 
     config = ModelsConfig(
-        staf=StafModelConfig(tau=tau, first_omega=first_omega, hidden_omega=hidden_omega, sharing=sharing, init=init),
+        staf=StafModelConfig(
+            tau=tau, first_omega=first_omega, hidden_omega=hidden_omega, sharing=sharing, init=init, skip=skip
+        ),
         siren=SirenModelConfig(first_omega=first_omega, hidden_omega=hidden_omega),
         relu_pe=ReluPeModelConfig(num_frequencies=pe_frequencies, sigma=pe_sigma),
     )
@@ -115,6 +119,7 @@ class StafField(Field):
         color_omega: Colour head frequency range / factor (all its layers).
         init: STAF amplitude init.
         sharing: STAF parameter sharing.
+        skip: STAF: add the pre-activation back in every non-first layer of each MLP.
         pe_frequencies: ReLU trunk: random Fourier features.
         pe_sigma: ReLU trunk: their standard deviation (input in [-1, 1]).
         hash_levels: Hash grid levels.
@@ -148,6 +153,7 @@ class StafField(Field):
         color_omega: float = 5.0,
         init: str = "official",
         sharing: str = "layer",
+        skip: bool = False,
         pe_frequencies: int = 128,
         pe_sigma: float = 4.0,
         hash_levels: int = 16,
@@ -171,7 +177,7 @@ class StafField(Field):
         self.density_only = density_only
         self.average_init_density = average_init_density
         self.use_average_appearance_embedding = use_average_appearance_embedding
-        staf_kwargs = dict(tau=tau, init=init, sharing=sharing)
+        staf_kwargs = dict(tau=tau, init=init, sharing=sharing, skip=skip)
         if encoding == "hash":
             self.position_encoding: Optional[HashGridEncoding] = HashGridEncoding(
                 hash_levels, hash_features_per_level, hash_log2_size, hash_base_res, hash_max_res

@@ -66,6 +66,8 @@ class StafModelConfig(ModelConfig):
     """STAF amplitude init: "official" (authors' code, N(0, 1/4) post-activations) or "unit" (the theorem's N(0, 1))."""
     staf_sharing: Literal["layer", "neuron", "network"] = "layer"
     """STAF parameter sharing ("layer" is the paper's)."""
+    staf_skip: bool = False
+    """STAF: add the pre-activation back in every non-first layer of the field's MLPs (the authors' image setting)."""
     pe_frequencies: int = 128
     """ReLU field only: random Fourier features of the position."""
     pe_sigma: float = 1.0
@@ -153,6 +155,7 @@ class StafModel(Model):
             color_omega=cfg.color_omega,
             init=cfg.staf_init,
             sharing=cfg.staf_sharing,
+            skip=cfg.staf_skip,
             pe_frequencies=cfg.pe_frequencies,
             pe_sigma=cfg.pe_sigma,
             hash_features_per_level=cfg.hash_features_per_level,
