@@ -27,12 +27,15 @@ def main() -> None:
     parser.add_argument("--curves", action="store_true", help="plot the runs' metric against step instead")
     args = parser.parse_args()
 
-    runs = [(Path(r.split("=", 1)[0]), r.split("=", 1)[1] if "=" in r else None) for r in args.runs]
+    runs = []
+    for spec in args.runs:
+        path, _, label = spec.partition("=")
+        runs.append((Path(path), label or load_run_config(Path(path))[1].model))
     if args.curves:
         curves = {}
         for run_dir, label in runs:
             metrics = json.loads((run_dir / "metrics.json").read_text())
-            curves[label or load_run_config(run_dir)[1].model] = metrics["history"]
+            curves[label] = metrics["history"]
         metric = "psnr" if "psnr" in metrics["final"] else "iou"
         plot_curves(args.out, curves, metric=metric, title=f"{metrics['task']}: clean evaluation passes")
         print(f"wrote {args.out}")
@@ -40,21 +43,15 @@ def main() -> None:
     task_name, cfg = load_run_config(runs[0][0])
     task = get_task(task_name)
     prepared = task.prepare(cfg)
-    target, shown = prepared.state["target"], prepared.state["shown"]
-    images, titles = [], []
-    if shown is not target:
-        images.append(shown)
-        titles.append(task.shown_title())
-    images.append(target)
-    titles.append("clean target" if shown is not target else "target")
+    target = prepared.state["target"]
+    images, titles = task.reference_panels(prepared)
     for run_dir, label in runs:
         final = json.loads((run_dir / "metrics.json").read_text())["final"]
         recon = iio.imread(run_dir / "reconstruction.png").astype(np.float32) / 255.0
         if recon.shape != target.shape:
             raise SystemExit(f"{run_dir}: reconstruction {recon.shape} does not match the target {target.shape}")
-        name = label or load_run_config(run_dir)[1].model
         images.append(recon)
-        titles.append(f"{name}\n{final['psnr']:.2f} dB, SSIM {final['ssim']:.3f}")
+        titles.append(f"{label}\n{final['psnr']:.2f} dB, SSIM {final['ssim']:.3f}")
     plot_side_by_side(args.out, images, titles)
     print(f"wrote {args.out}")
 

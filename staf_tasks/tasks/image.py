@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -113,6 +113,14 @@ class ImageTask(Task):
     def shown_title(self) -> str:
         return "target"
 
+    def reference_panels(self, prepared: Prepared) -> Tuple[List[np.ndarray], List[str]]:
+        """The panels a comparison picture starts with: what the network was shown, then the clean target if that
+        differs (super-resolution, denoising)."""
+        shown, target = prepared.state["shown"], prepared.state["target"]
+        if shown is target:
+            return [shown], [self.shown_title()]
+        return [shown, target], [self.shown_title(), "clean target"]
+
     def write_outputs(self, cfg, run_dir: Path, prepared: Prepared, result: FitResult) -> Dict[str, str]:
         target = prepared.state["target"]
         recon = values_to_image(result.final_prediction, target.shape[0], target.shape[1])
@@ -120,15 +128,12 @@ class ImageTask(Task):
         error = np.abs(recon - target)
         error = error.mean(-1) if error.ndim == 3 else error
         error = np.clip(error / max(float(error.max()), 1e-8), 0, 1)
-        images = [prepared.state["shown"], recon, error]
-        titles = [
-            self.shown_title(),
+        images, titles = self.reference_panels(prepared)
+        images += [recon, error]
+        titles += [
             f"{cfg.model}: {result.final['psnr']:.2f} dB, SSIM {result.final['ssim']:.3f}",
             "|error| (normalized)",
         ]
-        if prepared.state["shown"] is not target:
-            images.insert(1, target)
-            titles.insert(1, "clean target")
         plot_side_by_side(run_dir / "comparison.png", images, titles)
         return {"reconstruction": "reconstruction.png", "comparison": "comparison.png"}
 
