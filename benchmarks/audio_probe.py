@@ -10,14 +10,16 @@ samples are as far apart as in the authors' clip (7 s at 44.1 kHz over [-1, 1]).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import Dict, Tuple
 
 import torch
 
 from staf_tasks.data.audio import audio_coords, audio_psnr, load_audio
-from staf_tasks.models import ModelsConfig, SirenModelConfig, StafModelConfig, build_model
-from staf_tasks.training import FitProblem, TrainConfig, fit
+from staf_tasks.models import build_model
+from staf_tasks.tasks.audio import AudioFitConfig
+from staf_tasks.training import FitProblem, fit
 
 AUTHORS_SAMPLES = 7 * 44_100
 """Samples in the authors' clip; their coordinates span [-1, 1] over all of them."""
@@ -48,15 +50,12 @@ def main() -> None:
         if wanted and not all(word in label for word in wanted):
             continue
         torch.manual_seed(0)
-        settings = ModelsConfig(
-            staf=StafModelConfig(**{"tau": 5, "first_omega": 3000.0, "hidden_omega": 30.0, **staf_settings}),
-            siren=SirenModelConfig(first_omega=3000.0, hidden_omega=30.0),
-        )
-        model = build_model(model_name, 1, 1, 256, 3, settings)
+        preset = AudioFitConfig()  # the authors' audio preset; each row changes one thing
+        models = dataclasses.replace(preset.models, staf=dataclasses.replace(preset.models.staf, **staf_settings))
+        model = build_model(model_name, 1, 1, preset.hidden_features, preset.hidden_layers, models)
         x = squeezed if squeeze else coords
         problem = FitProblem(x, values, x, lambda pred: {"psnr": audio_psnr(pred, values)})
-        train = TrainConfig(epochs=300, batch_size=0, lr=2.5e-4, lr_decay=0.36, eval_every=50,
-                            activation_lr_scale=act_scale)  # fmt: skip
+        train = dataclasses.replace(preset.train, epochs=300, eval_every=50, activation_lr_scale=act_scale)
         result = fit(model, problem, train, progress=False)
         curve = {row["step"]: row["psnr"] for row in result.history}
         print(f"| {label} | {curve[50]:.1f} / {curve[150]:.1f} / {curve[300]:.1f} |", flush=True)
