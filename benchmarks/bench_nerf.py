@@ -142,13 +142,15 @@ def main() -> None:
         for label, train_args, stub in variants(args.iters, args.rays) + extras
         if (label in args.only if args.only else not any(label == e[0] for e in extras))
     ]
+    # (result label, method label, seed or None, ns-train arguments, needs the LPIPS stub)
+    runs = [(label, label, None, train_args, stub) for label, train_args, stub in chosen]
     if args.seeds:
-        chosen = [
-            (f"{label} [seed {seed}]", train_args + ["--machine.seed", str(seed)], stub)
+        runs = [
+            (f"{label} [seed {seed}]", label, seed, train_args + ["--machine.seed", str(seed)], stub)
             for label, train_args, stub in chosen
             for seed in args.seeds
         ]
-    for label, train_args, stub in chosen:
+    for label, method, seed, train_args, stub in runs:
         slug = "".join(c for c in label.replace(" ", "_") if c.isalnum() or c in "_-.")
         data_args = ["--data", str(scene), "--output-dir", str(args.out / "runs"), "--experiment-name", slug]
         dataparser = [] if train_args[0] == "vanilla-nerf" else ["blender-data"]
@@ -170,6 +172,8 @@ def main() -> None:
             "command": shlex.join(["ns-train", *train_args, *data_args, *dataparser]),
             "config": str(config),
             "stub": stub,
+            "method": method,
+            "seed": seed,
         }
         print(f"   psnr {metrics['psnr']:.2f} train wall {wall:.0f} s", flush=True)
         results_path.write_text(json.dumps(results, indent=2))
@@ -194,11 +198,11 @@ def main() -> None:
 
 
 def seed_summary(results: Dict[str, Dict]) -> List[str]:
-    """Mean, sample standard deviation and range of PSNR per method over its ``[seed N]`` runs (none: no lines)."""
+    """Mean, sample standard deviation and range of PSNR per method over its seeded runs (none: no lines)."""
     groups: Dict[str, List[float]] = {}
-    for label, r in results.items():
-        if " [seed " in label:
-            groups.setdefault(label.split(" [seed ")[0], []).append(r["psnr"])
+    for r in results.values():
+        if r.get("seed") is not None:
+            groups.setdefault(r["method"], []).append(r["psnr"])
     if not groups:
         return []
     lines = ["", "| method | seeds | PSNR mean | std | min | max |", "|---|---|---|---|---|---|"]
