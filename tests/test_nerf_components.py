@@ -196,3 +196,25 @@ def test_field_skip_reaches_every_staf_mlp() -> None:
         mlps = [m for m in field.modules() if isinstance(m, StafMLP)]
         assert len(mlps) == 2 and all(len(m.layers) >= 2 for m in mlps)
         assert all(block.skip == (skip and i > 0) for m in mlps for i, block in enumerate(m.layers))
+
+
+def test_proposal_activation_overrides_only_the_proposal_fields() -> None:
+    from nerfstudio.data.scene_box import SceneBox
+
+    from staf_nerfstudio.nerf.model import STAF_ACTIVATION_GROUP, StafModelConfig
+
+    box = SceneBox(aabb=torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]]))
+    sizes = dict(hidden_dim=16, num_layers=1, hidden_dim_color=8, proposal_hidden_dim=8)
+    for main, proposal in (("staf", "relu"), ("relu", "staf"), ("staf", None)):
+        model = StafModelConfig(activation=main, proposal_activation=proposal, **sizes).setup(
+            scene_box=box, num_train_data=2
+        )
+        expected = proposal or main
+        assert bool(model.field.activation_parameters()) == (main == "staf")
+        assert all(bool(net.activation_parameters()) == (expected == "staf") for net in model.proposal_networks)
+        groups = model.get_param_groups()
+        activations = {id(p) for p in groups[STAF_ACTIVATION_GROUP]}
+        owners = [model.field] if main == "staf" else []
+        owners += list(model.proposal_networks) if expected == "staf" else []
+        assert activations == {id(p) for m in owners for p in m.activation_parameters()}
+        assert not activations & {id(p) for p in groups["fields"] + groups["proposal_networks"]}

@@ -41,6 +41,8 @@ class StafModelConfig(ModelConfig):
     _target: Type = field(default_factory=lambda: StafModel)
     activation: FieldActivation = "staf"
     """Activation of every field MLP: "staf" (the method), "siren" or "relu" (with random Fourier features)."""
+    proposal_activation: Optional[FieldActivation] = None
+    """Activation of the proposal (density-only) fields; None: the same as activation."""
     encoding: PositionEncoding = "none"
     """Trunk input: "none" (contracted coordinates, the paper's setting) or "hash" (multiresolution hash grid)."""
     hidden_dim: int = 256
@@ -187,7 +189,7 @@ class StafModel(Model):
                 hash_log2_size=cfg.proposal_hash_log2_size,
                 hash_max_res=cfg.proposal_hash_max_res[min(i, len(cfg.proposal_hash_max_res) - 1)],
                 density_only=True,
-                **common,
+                **{**common, "activation": cfg.proposal_activation or cfg.activation},
             )
             for i in range(cfg.num_proposal_iterations)
         )
