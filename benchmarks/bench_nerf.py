@@ -3,6 +3,7 @@ nerfacto and vanilla-nerf. Prints (and writes) a markdown table of test-view PSN
 times. Runs are sequential ``ns-train`` / ``ns-eval`` subprocesses, CPU flags by default.
 
     python benchmarks/bench_nerf.py --out /tmp/nerf_bench --iters 600 --rays 512 --table nerf_results.md
+    python benchmarks/bench_nerf.py --only staf --seeds 1 --flags="--pipeline.model.tau 8"   # one setting changed
 
 nerfstudio's own models build torchmetrics' LPIPS at construction, which downloads AlexNet weights; offline that
 fails, so for ``nerfacto`` and ``vanilla-nerf`` only, the commands run through a wrapper that replaces LPIPS by a
@@ -124,6 +125,11 @@ def main() -> None:
         default=None,
         help="run each method once per seed (--machine.seed); the table adds mean and spread",
     )
+    parser.add_argument(
+        "--flags",
+        default="",
+        help='extra ns-train arguments for every chosen run (added to its label): --flags="--pipeline.model.tau 8"',
+    )
     parser.add_argument("--table", type=Path, default=None, help="also write the markdown table here")
     parser.add_argument("--figure", type=Path, default=None, help="write test view 0 of every run side by side here")
     args = parser.parse_args()
@@ -142,6 +148,8 @@ def main() -> None:
         for label, train_args, stub in variants(args.iters, args.rays) + extras
         if (label in args.only if args.only else not any(label == e[0] for e in extras))
     ]
+    if args.flags:
+        chosen = [(f"{label} [{args.flags}]", a + shlex.split(args.flags), stub) for label, a, stub in chosen]
     # (result label, method label, seed or None, ns-train arguments, needs the LPIPS stub)
     runs = [(label, label, None, train_args, stub) for label, train_args, stub in chosen]
     if args.seeds:
