@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Optional, get_args
 
 import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
 from staf_nerfstudio.functional import available_implementations, staf_activation
+from staf_nerfstudio.settings import StafInit, StafSettings, StafSharing
 
-SHARING_MODES = ("layer", "neuron", "network")
-INIT_SCHEMES = ("official", "unit")
+SHARING_MODES = get_args(StafSharing)
+INIT_SCHEMES = get_args(StafInit)
 
 
 def amplitude_laplace_scale(tau: int, init: str) -> float:
@@ -51,12 +52,12 @@ class StafActivation(nn.Module):
 
     def __init__(
         self,
-        tau: int = 5,
-        omega: float = 30.0,
-        sharing: str = "layer",
+        tau: int = StafSettings.tau,
+        omega: float = StafSettings.first_omega,
+        sharing: str = StafSettings.sharing,
         num_features: Optional[int] = None,
-        init: str = "official",
-        implementation: str = "auto",
+        init: str = StafSettings.init,
+        implementation: str = StafSettings.implementation,
     ) -> None:
         super().__init__()
         if not isinstance(tau, int) or tau < 1:

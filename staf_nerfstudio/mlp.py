@@ -8,6 +8,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from staf_nerfstudio.activation import StafActivation, check_init, check_sharing
+from staf_nerfstudio.settings import StafSettings
 
 
 class StafBlock(nn.Module):
@@ -28,9 +29,10 @@ class StafBlock(nn.Module):
 class StafMLP(nn.Module):
     """STAF(in -> W), ``hidden_layers`` x STAF(W -> W), then a plain linear read-out (W -> out).
 
-    Linear layers keep PyTorch's default ``nn.Linear`` initialization. ``first_omega`` / ``hidden_omega`` only set
-    the range the first / other activations draw their frequencies from. With ``sharing="network"`` every block holds
-    the same :class:`StafActivation` (drawn with ``first_omega``).
+    Defaults come from :class:`staf_nerfstudio.settings.StafSettings`. Linear layers keep PyTorch's default
+    ``nn.Linear`` initialization. ``first_omega`` / ``hidden_omega`` only set the range the first / other activations
+    draw their frequencies from. With ``sharing="network"`` every block holds the same :class:`StafActivation` (drawn
+    with ``first_omega``).
 
     Args:
         in_features: Input coordinates per point.
@@ -52,13 +54,13 @@ class StafMLP(nn.Module):
         hidden_features: int,
         hidden_layers: int,
         out_features: int,
-        tau: int = 5,
-        first_omega: float = 30.0,
-        hidden_omega: float = 30.0,
-        skip: bool = False,
-        sharing: str = "layer",
-        init: str = "official",
-        implementation: str = "auto",
+        tau: int = StafSettings.tau,
+        first_omega: float = StafSettings.first_omega,
+        hidden_omega: float = StafSettings.hidden_omega,
+        skip: bool = StafSettings.skip,
+        sharing: str = StafSettings.sharing,
+        init: str = StafSettings.init,
+        implementation: str = StafSettings.implementation,
     ) -> None:
         super().__init__()
         check_sharing(sharing)

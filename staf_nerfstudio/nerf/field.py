@@ -7,7 +7,7 @@ every MLP of the field, so the paper's NeRF comparison runs in one pipeline with
 - ``"siren"``: SIREN networks (sine with SIREN's init) on the same coordinates.
 - ``"relu"``: ReLU networks behind Gaussian random Fourier features (positional encoding) on the trunk input.
 
-The networks come from :func:`staf_tasks.models.build_model`, the same registry the standalone tasks use.
+The networks come from :func:`staf_nerfstudio.networks.build_model`, the registry the standalone tasks use too.
 With ``encoding="hash"`` a multiresolution hash grid (:class:`~staf_nerfstudio.nerf.hash_grid.HashGridEncoding`)
 feeds the trunk instead of raw coordinates.
 """
@@ -28,13 +28,27 @@ from nerfstudio.field_components.spatial_distortions import SpatialDistortion
 from nerfstudio.fields.base_field import Field, get_normalized_directions
 from torch import Tensor, nn
 
-from staf_nerfstudio import StafMLP
+from staf_nerfstudio.mlp import StafMLP
 from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
+from staf_nerfstudio.networks import build_model
+from staf_nerfstudio.settings import ModelsConfig, ReluPeSettings, SirenSettings, StafSettings
 
 FieldActivation = Literal["staf", "siren", "relu"]
 """Activation of every MLP in the field."""
 PositionEncoding = Literal["none", "hash"]
 """What feeds the trunk: raw contracted coordinates in [-1, 1] or a hash grid on [0, 1]."""
+
+# The NeRF method's network settings where they differ from the registry's (staf_nerfstudio.settings), written once:
+# the field's defaults and StafModelConfig's (the ns-train flags) both come from here.
+NERF_OMEGA = 10.0
+"""STAF: trunk frequency range (first and hidden layers); SIREN: their factor. 10 trains NeRF fields on contracted
+coordinates faster than the image setting's 30 (SIREN's own setting is 30)."""
+NERF_COLOR_OMEGA = 5.0
+"""Same for every layer of the colour head (its inputs are features, not coordinates)."""
+NERF_PE_FREQUENCIES = 128
+"""ReLU trunk: random Fourier features of the position."""
+NERF_PE_SIGMA = 1.0
+"""ReLU trunk: their standard deviation, for positions in [-1, 1] (the registry's 10 is for image pixels)."""
 
 
 def build_field_mlp(
@@ -45,14 +59,14 @@ def build_field_mlp(
     out_features: int,
     first_omega: float,
     hidden_omega: float,
-    tau: int = 5,
-    init: str = "official",
-    sharing: str = "layer",
-    skip: bool = False,
+    tau: int = StafSettings.tau,
+    init: str = StafSettings.init,
+    sharing: str = StafSettings.sharing,
+    skip: bool = StafSettings.skip,
     pe_frequencies: int = 0,
-    pe_sigma: float = 1.0,
+    pe_sigma: float = ReluPeSettings.sigma,
 ) -> nn.Module:
-    """One MLP of the field (``hidden_layers`` as in :class:`~staf_nerfstudio.StafMLP`).
+    """One MLP of the field from the network registry (``hidden_layers`` as in :class:`~staf_nerfstudio.StafMLP`).
 
     Args:
         activation: ``"staf"``, ``"siren"`` or ``"relu"``.
@@ -69,27 +83,16 @@ def build_field_mlp(
         pe_frequencies: ReLU only: random Fourier features in front (0 = a plain ReLU network).
         pe_sigma: ReLU only: standard deviation of those frequencies.
     """
-    if activation == "relu" and pe_frequencies == 0:
-        layers: List[nn.Module] = []
-        width = in_features
-        for _ in range(hidden_layers + 1):
-            layers += [nn.Linear(width, hidden_features), nn.ReLU()]
-            width = hidden_features
-        return nn.Sequential(*layers, nn.Linear(width, out_features))
-    # Imported here, not at module level: nerfstudio imports the plugin for every command, so only building a field
-    # should depend on the model registry.
-    from staf_tasks.models import ModelsConfig, ReluPeModelConfig, SirenModelConfig, StafModelConfig, build_model
-
-    config = ModelsConfig(
-        staf=StafModelConfig(
-            tau=tau, first_omega=first_omega, hidden_omega=hidden_omega, sharing=sharing, init=init, skip=skip
-        ),
-        siren=SirenModelConfig(first_omega=first_omega, hidden_omega=hidden_omega),
-        relu_pe=ReluPeModelConfig(num_frequencies=pe_frequencies, sigma=pe_sigma),
-    )
     name = {"staf": "staf", "siren": "siren", "relu": "relu-pe"}.get(activation)
     if name is None:
         raise ValueError(f"unknown field activation {activation!r}; allowed: staf, siren, relu")
+    config = ModelsConfig(
+        staf=StafSettings(
+            tau=tau, first_omega=first_omega, hidden_omega=hidden_omega, sharing=sharing, init=init, skip=skip
+        ),
+        siren=SirenSettings(first_omega=first_omega, hidden_omega=hidden_omega),
+        relu_pe=ReluPeSettings(num_frequencies=pe_frequencies, sigma=pe_sigma),
+    )
     return build_model(name, in_features, out_features, hidden_features, hidden_layers, config)
 
 
@@ -147,15 +150,15 @@ class StafField(Field):
         geo_feat_dim: int = 15,
         hidden_dim_color: int = 64,
         num_layers_color: int = 1,
-        tau: int = 5,
-        first_omega: float = 30.0,
-        hidden_omega: float = 30.0,
-        color_omega: float = 5.0,
-        init: str = "official",
-        sharing: str = "layer",
-        skip: bool = False,
-        pe_frequencies: int = 128,
-        pe_sigma: float = 4.0,
+        tau: int = StafSettings.tau,
+        first_omega: float = NERF_OMEGA,
+        hidden_omega: float = NERF_OMEGA,
+        color_omega: float = NERF_COLOR_OMEGA,
+        init: str = StafSettings.init,
+        sharing: str = StafSettings.sharing,
+        skip: bool = StafSettings.skip,
+        pe_frequencies: int = NERF_PE_FREQUENCIES,
+        pe_sigma: float = NERF_PE_SIGMA,
         hash_levels: int = 16,
         hash_features_per_level: int = 2,
         hash_log2_size: int = 19,

@@ -27,8 +27,17 @@ from nerfstudio.utils.rich_utils import CONSOLE
 from torch import Tensor, nn
 from torch.nn import Parameter
 
-from staf_nerfstudio.nerf.field import FieldActivation, PositionEncoding, StafField
+from staf_nerfstudio.nerf.field import (
+    NERF_COLOR_OMEGA,
+    NERF_OMEGA,
+    NERF_PE_FREQUENCIES,
+    NERF_PE_SIGMA,
+    FieldActivation,
+    PositionEncoding,
+    StafField,
+)
 from staf_nerfstudio.nerf.lpips import build_lpips, lpips_unavailable_reason
+from staf_nerfstudio.settings import StafInit, StafSettings, StafSharing
 
 STAF_ACTIVATION_GROUP = "staf_activations"
 """Param group (and optimizer entry) of every STAF amplitude, frequency and phase."""
@@ -55,24 +64,24 @@ class StafModelConfig(ModelConfig):
     """Width of the colour head."""
     num_layers_color: int = 1
     """Hidden layers of the colour head after its first layer."""
-    tau: int = 5
+    tau: int = StafSettings.tau
     """STAF sine terms per activation."""
-    first_omega: float = 10.0
+    first_omega: float = NERF_OMEGA
     """STAF: range of the trunk's first-layer frequencies (w ~ omega * U[0, 1)); SIREN: first-layer factor. 10 trains
     NeRF fields on contracted coordinates faster than the image setting's 30 (SIREN's own setting is 30)."""
-    hidden_omega: float = 10.0
+    hidden_omega: float = NERF_OMEGA
     """Same for the trunk's other layers."""
-    color_omega: float = 5.0
+    color_omega: float = NERF_COLOR_OMEGA
     """Same for every layer of the colour head (its inputs are features, not coordinates)."""
-    staf_init: Literal["official", "unit"] = "official"
+    staf_init: StafInit = StafSettings.init
     """STAF amplitude init: "official" (authors' code, N(0, 1/4) post-activations) or "unit" (the theorem's N(0, 1))."""
-    staf_sharing: Literal["layer", "neuron", "network"] = "layer"
+    staf_sharing: StafSharing = StafSettings.sharing
     """STAF parameter sharing ("layer" is the paper's)."""
-    staf_skip: bool = False
+    staf_skip: bool = StafSettings.skip
     """STAF: add the pre-activation back in every non-first layer of the field's MLPs (the authors' image setting)."""
-    pe_frequencies: int = 128
+    pe_frequencies: int = NERF_PE_FREQUENCIES
     """ReLU field only: random Fourier features of the position."""
-    pe_sigma: float = 1.0
+    pe_sigma: float = NERF_PE_SIGMA
     """ReLU field only: standard deviation of those frequencies (positions in [-1, 1])."""
     hash_levels: int = 16
     """Hash encoding: levels."""

@@ -34,6 +34,7 @@ from torch import Tensor
 
 from staf_nerfstudio.activation import amplitude_laplace_scale
 from staf_nerfstudio.mlp import StafMLP
+from staf_nerfstudio.settings import StafSettings
 
 
 @dataclass
@@ -162,11 +163,11 @@ def init_statistics(
     num_networks: int = 16,
     hidden_features: int = 256,
     hidden_layers: int = 3,
-    tau: int = 5,
-    first_omega: float = 30.0,
-    hidden_omega: float = 30.0,
-    sharing: str = "layer",
-    skip: bool = False,
+    tau: int = StafSettings.tau,
+    first_omega: float = StafSettings.first_omega,
+    hidden_omega: float = StafSettings.hidden_omega,
+    sharing: str = StafSettings.sharing,
+    skip: bool = StafSettings.skip,
     seed: int = 0,
 ) -> tuple[List[LayerStatistics], List[Tensor]]:
     """Samples ``num_networks`` fresh STAF networks on ``inputs`` and returns per-layer statistics and the samples.

@@ -1,63 +1,37 @@
-"""One registry of implicit-neural-representation models by name: STAF and the authors' baselines.
+"""The network registry, as the tasks know it: :mod:`staf_nerfstudio.networks` under its old import path.
 
-Every model maps coordinates ``(..., in_features) -> (..., out_features)`` (any leading batch dimensions, float32 or
-float64) and has the same shape: a first layer ``in -> W``, ``hidden_layers`` x ``W -> W``, then a linear read-out
-``W -> out`` (``hidden_layers`` means the same as in :class:`staf_nerfstudio.StafMLP`).
-
-=========  =============================================================================================
-name       model (module: paper)
-=========  =============================================================================================
-staf       :class:`staf_nerfstudio.StafMLP` (Morsali et al., "STAF", arXiv 2502.00869)
-siren      :class:`SineLayer` network (:mod:`.siren`: Sitzmann et al., NeurIPS 2020)
-wire       :class:`GaborLayer` network (:mod:`.wire`: Saragadam et al., CVPR 2023)
-finer      :class:`FinerLayer` network (:mod:`.finer`: Liu et al., CVPR 2024)
-gauss      :class:`GaussLayer` network (:mod:`.gauss`: Ramasinghe & Lucey, ECCV 2022)
-relu-pe    :class:`FourierFeatures` + :class:`ReluLayer` network (:mod:`.relu_pe`: Tancik et al., NeurIPS 2020)
-=========  =============================================================================================
-
-Settings live in :mod:`.config` (:class:`ModelsConfig`); :func:`build_model` and :func:`count_parameters` in
-:mod:`.registry`. The activation layers are small modules a NeRF field or NTK code can reuse.
+The networks (STAF and the baselines), their settings and ``build_model`` live in the core package
+:mod:`staf_nerfstudio.networks`, which the NeRF field and the theory commands use too. This module keeps
+``from staf_tasks.models import ...`` working, including the settings' former class names.
 """
 
-from staf_tasks.models.config import (
-    MODEL_NAMES,
-    FinerModelConfig,
-    GaussModelConfig,
-    ModelsConfig,
-    ModelSettings,
-    ReluPeModelConfig,
-    SirenModelConfig,
-    StafModelConfig,
-    WireModelConfig,
-    check_model_name,
+from staf_nerfstudio.networks import *  # noqa: F401,F403
+from staf_nerfstudio.networks import __all__ as _networks_all
+from staf_nerfstudio.settings import (
+    FinerSettings,
+    GaussSettings,
+    NetworkSettings,
+    ReluPeSettings,
+    SirenSettings,
+    StafSettings,
+    WireSettings,
 )
-from staf_tasks.models.finer import FinerLayer
-from staf_tasks.models.gauss import GaussLayer
-from staf_tasks.models.registry import BaselineMLP, build_model, count_parameters
-from staf_tasks.models.relu_pe import FourierFeatures, ReluLayer
-from staf_tasks.models.siren import SineLayer, siren_uniform_
-from staf_tasks.models.wire import ComplexLinear, GaborLayer
 
-__all__ = [
-    "MODEL_NAMES",
-    "BaselineMLP",
-    "ComplexLinear",
-    "FinerLayer",
+# Former names of the settings dataclasses (the NeRF model config is the one ``StafModelConfig`` now).
+StafModelConfig = StafSettings
+SirenModelConfig = SirenSettings
+FinerModelConfig = FinerSettings
+WireModelConfig = WireSettings
+GaussModelConfig = GaussSettings
+ReluPeModelConfig = ReluPeSettings
+ModelSettings = NetworkSettings
+
+__all__ = list(_networks_all) + [
     "FinerModelConfig",
-    "FourierFeatures",
-    "GaborLayer",
-    "GaussLayer",
     "GaussModelConfig",
     "ModelSettings",
-    "ModelsConfig",
-    "ReluLayer",
     "ReluPeModelConfig",
-    "SineLayer",
     "SirenModelConfig",
     "StafModelConfig",
     "WireModelConfig",
-    "build_model",
-    "check_model_name",
-    "count_parameters",
-    "siren_uniform_",
 ]

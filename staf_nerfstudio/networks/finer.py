@@ -12,7 +12,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from staf_tasks.models.siren import siren_uniform_
+from staf_nerfstudio.networks.siren import siren_uniform_
+from staf_nerfstudio.settings import FinerSettings
 
 
 class FinerLayer(nn.Module):
@@ -26,7 +27,7 @@ class FinerLayer(nn.Module):
         in_features: Inputs per point.
         out_features: Outputs per point.
         omega: Frequency factor.
-        is_first: First-layer weight init (see :func:`~staf_tasks.models.siren.siren_uniform_`).
+        is_first: First-layer weight init (see :func:`~staf_nerfstudio.networks.siren.siren_uniform_`).
         first_bias_scale: Bias range of the layer; ``None`` keeps PyTorch's default bias init.
         scale_requires_grad: Backpropagate through ``|z| + 1``.
     """
@@ -35,7 +36,7 @@ class FinerLayer(nn.Module):
         self,
         in_features: int,
         out_features: int,
-        omega: float = 30.0,
+        omega: float = FinerSettings.first_omega,
         is_first: bool = False,
         first_bias_scale: Optional[float] = None,
         scale_requires_grad: bool = False,

@@ -1,7 +1,13 @@
-"""Per-model settings: one dataclass per model, gathered in :class:`ModelsConfig` (a task config holds one).
+"""Network settings: one dataclass per network, gathered in :class:`ModelsConfig` (a task config holds one).
 
-The defaults are the baseline settings the STAF authors used (SIREN and FINER omega 30/30, FINER first-layer bias
-scale 5, WIRE omega 30 and sigma 10, Gauss sigma 10, ReLU + 256 Gaussian Fourier features of scale 10).
+This is the one place the networks' defaults are written down: :class:`~staf_nerfstudio.StafActivation`,
+:class:`~staf_nerfstudio.StafMLP`, :func:`staf_nerfstudio.networks.build_model`, the NeRF field and the theory commands
+take theirs from here. It imports nothing of the package, so every module can use it.
+
+The defaults are the settings the STAF authors used: STAF tau 5 with both omegas 30 (the authors' image setting),
+SIREN and FINER omega 30/30, FINER first-layer bias scale 5, WIRE omega 30 and sigma 10, Gauss sigma 10, ReLU + 256
+Gaussian Fourier features of scale 10 (for coordinates in [-1, 1]). A preset or the NeRF method overrides them where
+its signal needs other values (e.g. the NeRF method's omega 10 and Fourier-feature sigma 1).
 """
 
 from __future__ import annotations
@@ -9,12 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Union
 
+StafSharing = Literal["layer", "neuron", "network"]
+"""Who shares one set of STAF activation parameters: every neuron of a layer, each neuron alone, or every layer."""
+StafInit = Literal["official", "unit"]
+"""STAF amplitude init: "official" (authors' code, post-activations N(0, 1/4)) or "unit" (the theorem's N(0, 1))."""
+
 MODEL_NAMES = ("staf", "siren", "wire", "finer", "gauss", "relu-pe")
-"""Names :func:`staf_tasks.models.build_model` accepts."""
+"""Names :func:`staf_nerfstudio.networks.build_model` accepts."""
 
 
 @dataclass
-class StafModelConfig:
+class StafSettings:
     """STAF network settings (see :class:`staf_nerfstudio.StafMLP`)."""
 
     tau: int = 5
@@ -27,16 +38,16 @@ class StafModelConfig:
     and fits audio, super-resolution and in-between shape values far better than the authors' 30 (see README)."""
     skip: bool = False
     """Add the pre-activation back in every non-first layer (the authors' image-fitting setting)."""
-    sharing: Literal["layer", "neuron", "network"] = "layer"
+    sharing: StafSharing = "layer"
     """Activation parameter sharing: "layer" (the paper's choice), "neuron" or "network"."""
-    init: Literal["official", "unit"] = "official"
+    init: StafInit = "official"
     """Amplitude init: "official" (authors' code, post-activations N(0, 1/4)) or "unit" (the theorem's N(0, 1))."""
     implementation: str = "auto"
     """Activation implementation: "auto" or a name from staf_nerfstudio.functional.available_implementations()."""
 
 
 @dataclass
-class SirenModelConfig:
+class SirenSettings:
     """SIREN settings: ``sin(omega * (W x + b))`` with SIREN's initialization."""
 
     first_omega: float = 30.0
@@ -46,7 +57,7 @@ class SirenModelConfig:
 
 
 @dataclass
-class FinerModelConfig:
+class FinerSettings:
     """FINER settings: ``sin(omega * (|z| + 1) * z)`` with SIREN's weight init and a wide first-layer bias."""
 
     first_omega: float = 30.0
@@ -60,7 +71,7 @@ class FinerModelConfig:
 
 
 @dataclass
-class WireModelConfig:
+class WireSettings:
     """WIRE settings: complex Gabor wavelet ``exp(j omega z - |sigma z|^2)`` in every layer."""
 
     omega: float = 30.0
@@ -70,7 +81,7 @@ class WireModelConfig:
 
 
 @dataclass
-class GaussModelConfig:
+class GaussSettings:
     """Gaussian-activation settings: ``exp(-(sigma z)^2)``."""
 
     sigma: float = 10.0
@@ -78,7 +89,7 @@ class GaussModelConfig:
 
 
 @dataclass
-class ReluPeModelConfig:
+class ReluPeSettings:
     """ReLU + positional encoding settings: fixed Gaussian random Fourier features, then a ReLU network."""
 
     num_frequencies: int = 256
@@ -87,8 +98,8 @@ class ReluPeModelConfig:
     """Standard deviation of the random frequencies (the encoding is cos/sin(2 pi B x), B ~ N(0, sigma^2))."""
 
 
-ModelSettings = Union[
-    StafModelConfig, SirenModelConfig, WireModelConfig, FinerModelConfig, GaussModelConfig, ReluPeModelConfig
+NetworkSettings = Union[
+    StafSettings, SirenSettings, WireSettings, FinerSettings, GaussSettings, ReluPeSettings
 ]
 
 
@@ -96,20 +107,20 @@ ModelSettings = Union[
 class ModelsConfig:
     """Per-model settings; a task config holds one of these and ``build_model`` picks the named model's part."""
 
-    staf: StafModelConfig = field(default_factory=StafModelConfig)
+    staf: StafSettings = field(default_factory=StafSettings)
     """STAF settings."""
-    siren: SirenModelConfig = field(default_factory=SirenModelConfig)
+    siren: SirenSettings = field(default_factory=SirenSettings)
     """SIREN settings."""
-    wire: WireModelConfig = field(default_factory=WireModelConfig)
+    wire: WireSettings = field(default_factory=WireSettings)
     """WIRE settings."""
-    finer: FinerModelConfig = field(default_factory=FinerModelConfig)
+    finer: FinerSettings = field(default_factory=FinerSettings)
     """FINER settings."""
-    gauss: GaussModelConfig = field(default_factory=GaussModelConfig)
+    gauss: GaussSettings = field(default_factory=GaussSettings)
     """Gauss settings."""
-    relu_pe: ReluPeModelConfig = field(default_factory=ReluPeModelConfig)
+    relu_pe: ReluPeSettings = field(default_factory=ReluPeSettings)
     """ReLU + positional encoding settings (model name "relu-pe")."""
 
-    def settings(self, name: str) -> ModelSettings:
+    def settings(self, name: str) -> NetworkSettings:
         """The named model's settings, e.g. ``settings("relu-pe")`` is ``self.relu_pe``."""
         check_model_name(name)
         return getattr(self, name.replace("-", "_"))

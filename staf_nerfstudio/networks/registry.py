@@ -8,22 +8,22 @@ from typing import Callable, Dict, Optional, Sequence
 from jaxtyping import Float
 from torch import Tensor, nn
 
-from staf_nerfstudio import StafMLP
-from staf_tasks.models.config import (
-    FinerModelConfig,
-    GaussModelConfig,
+from staf_nerfstudio.mlp import StafMLP
+from staf_nerfstudio.networks.finer import FinerLayer
+from staf_nerfstudio.networks.gauss import GaussLayer
+from staf_nerfstudio.networks.relu_pe import FourierFeatures, ReluLayer, relu_mlp
+from staf_nerfstudio.networks.siren import SineLayer, siren_uniform_
+from staf_nerfstudio.networks.wire import ComplexLinear, GaborLayer
+from staf_nerfstudio.settings import (
+    FinerSettings,
+    GaussSettings,
     ModelsConfig,
-    ReluPeModelConfig,
-    SirenModelConfig,
-    StafModelConfig,
-    WireModelConfig,
+    ReluPeSettings,
+    SirenSettings,
+    StafSettings,
+    WireSettings,
     check_model_name,
 )
-from staf_tasks.models.finer import FinerLayer
-from staf_tasks.models.gauss import GaussLayer
-from staf_tasks.models.relu_pe import FourierFeatures, ReluLayer
-from staf_tasks.models.siren import SineLayer, siren_uniform_
-from staf_tasks.models.wire import ComplexLinear, GaborLayer
 
 
 class BaselineMLP(nn.Module):
@@ -34,10 +34,10 @@ class BaselineMLP(nn.Module):
 
     Args:
         layers: The activation layers, first one included.
-        head: The read-out (``nn.Linear`` or :class:`~staf_tasks.models.wire.ComplexLinear`).
+        head: The read-out (``nn.Linear`` or :class:`~staf_nerfstudio.networks.wire.ComplexLinear`).
         in_features: Inputs per point.
         out_features: Outputs per point.
-        encoding: A fixed input encoding applied first (e.g. :class:`~staf_tasks.models.relu_pe.FourierFeatures`).
+        encoding: A fixed input encoding applied first (e.g. :class:`~.relu_pe.FourierFeatures`).
     """
 
     def __init__(
@@ -71,7 +71,7 @@ def _siren_head(hidden_features: int, out_features: int, omega: float) -> nn.Lin
     return head
 
 
-def _build_staf(i: int, o: int, width: int, depth: int, cfg: StafModelConfig) -> nn.Module:
+def _build_staf(i: int, o: int, width: int, depth: int, cfg: StafSettings) -> nn.Module:
     return StafMLP(
         i,
         width,
@@ -87,7 +87,7 @@ def _build_staf(i: int, o: int, width: int, depth: int, cfg: StafModelConfig) ->
     )
 
 
-def _build_siren(i: int, o: int, width: int, depth: int, cfg: SirenModelConfig) -> nn.Module:
+def _build_siren(i: int, o: int, width: int, depth: int, cfg: SirenSettings) -> nn.Module:
     _check_positive("siren.first_omega", cfg.first_omega)
     _check_positive("siren.hidden_omega", cfg.hidden_omega)
     layers = [SineLayer(i, width, cfg.first_omega, is_first=True)]
@@ -95,7 +95,7 @@ def _build_siren(i: int, o: int, width: int, depth: int, cfg: SirenModelConfig) 
     return BaselineMLP(layers, _siren_head(width, o, cfg.hidden_omega), i, o)
 
 
-def _build_wire(i: int, o: int, width: int, depth: int, cfg: WireModelConfig) -> nn.Module:
+def _build_wire(i: int, o: int, width: int, depth: int, cfg: WireSettings) -> nn.Module:
     _check_positive("wire.sigma", cfg.sigma)
     width = max(1, int(width / math.sqrt(2)))  # as the WIRE reference: a complex weight holds two reals
     layers = [GaborLayer(i, width, cfg.omega, cfg.sigma, is_first=True)]
@@ -103,7 +103,7 @@ def _build_wire(i: int, o: int, width: int, depth: int, cfg: WireModelConfig) ->
     return BaselineMLP(layers, ComplexLinear(width, o), i, o)
 
 
-def _build_finer(i: int, o: int, width: int, depth: int, cfg: FinerModelConfig) -> nn.Module:
+def _build_finer(i: int, o: int, width: int, depth: int, cfg: FinerSettings) -> nn.Module:
     _check_positive("finer.first_omega", cfg.first_omega)
     _check_positive("finer.hidden_omega", cfg.hidden_omega)
     _check_positive("finer.first_bias_scale", cfg.first_bias_scale)
@@ -113,15 +113,19 @@ def _build_finer(i: int, o: int, width: int, depth: int, cfg: FinerModelConfig) 
     return BaselineMLP(layers, _siren_head(width, o, cfg.hidden_omega), i, o)
 
 
-def _build_gauss(i: int, o: int, width: int, depth: int, cfg: GaussModelConfig) -> nn.Module:
+def _build_gauss(i: int, o: int, width: int, depth: int, cfg: GaussSettings) -> nn.Module:
     _check_positive("gauss.sigma", cfg.sigma)
     layers = [GaussLayer(i, width, cfg.sigma)] + [GaussLayer(width, width, cfg.sigma) for _ in range(depth)]
     return BaselineMLP(layers, nn.Linear(width, o), i, o)
 
 
-def _build_relu_pe(i: int, o: int, width: int, depth: int, cfg: ReluPeModelConfig) -> nn.Module:
-    if not isinstance(cfg.num_frequencies, int) or cfg.num_frequencies < 1:
-        raise ValueError(f"relu_pe.num_frequencies must be an integer >= 1, got {cfg.num_frequencies!r}")
+def _build_relu_pe(i: int, o: int, width: int, depth: int, cfg: ReluPeSettings) -> nn.Module:
+    if isinstance(cfg.num_frequencies, bool) or not isinstance(cfg.num_frequencies, int) or cfg.num_frequencies < 0:
+        raise ValueError(
+            f"relu_pe.num_frequencies must be an integer >= 0 (0: no encoding), got {cfg.num_frequencies!r}"
+        )
+    if cfg.num_frequencies == 0:
+        return relu_mlp(i, width, depth, o)
     _check_positive("relu_pe.sigma", cfg.sigma)
     encoding = FourierFeatures(i, cfg.num_frequencies, cfg.sigma)
     layers = [ReluLayer(encoding.out_features, width)] + [ReluLayer(width, width) for _ in range(depth)]

@@ -12,6 +12,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from staf_nerfstudio.settings import SirenSettings
+
 
 def siren_uniform_(weight: Tensor, omega: float, is_first: bool) -> Tensor:
     """SIREN's weight init, in place: ``U(-1/in, 1/in)`` for a first layer, else ``U(-sqrt(6/in)/omega, +)``.
@@ -34,7 +36,9 @@ class SineLayer(nn.Module):
         is_first: Use the first-layer init ``U(-1/in, 1/in)`` instead of ``U(-sqrt(6/in)/omega, sqrt(6/in)/omega)``.
     """
 
-    def __init__(self, in_features: int, out_features: int, omega: float = 30.0, is_first: bool = False) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, omega: float = SirenSettings.first_omega, is_first: bool = False
+    ) -> None:
         super().__init__()
         self.omega = float(omega)
         self.is_first = is_first

@@ -11,6 +11,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from staf_nerfstudio.settings import WireSettings
+
 
 class ComplexLinear(nn.Module):
     """Complex affine map ``W x + b`` stored as real parameters (WIRE's complex layers).
@@ -52,7 +54,12 @@ class GaborLayer(nn.Module):
     """
 
     def __init__(
-        self, in_features: int, out_features: int, omega: float = 30.0, sigma: float = 10.0, is_first: bool = False
+        self,
+        in_features: int,
+        out_features: int,
+        omega: float = WireSettings.omega,
+        sigma: float = WireSettings.sigma,
+        is_first: bool = False,
     ) -> None:
         super().__init__()
         self.omega = float(omega)

@@ -10,6 +10,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from staf_nerfstudio.settings import GaussSettings
+
 
 class GaussLayer(nn.Module):
     """``exp(-(sigma * (W x + b))^2)`` with PyTorch's default linear init (as the WIRE repository's Gauss baseline).
@@ -20,7 +22,7 @@ class GaussLayer(nn.Module):
         sigma: Inverse width of the Gaussian.
     """
 
-    def __init__(self, in_features: int, out_features: int, sigma: float = 10.0) -> None:
+    def __init__(self, in_features: int, out_features: int, sigma: float = GaussSettings.sigma) -> None:
         super().__init__()
         self.sigma = float(sigma)
         self.linear = nn.Linear(in_features, out_features)
