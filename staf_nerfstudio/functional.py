@@ -1,11 +1,11 @@
-"""The STAF activation as functions: the plain broadcast reference and the memory-lean autograd path.
+"""The STAF activation as functions: every implementation by name, and the choice of one per device and dtype.
 
 The activation of one layer is ``sigma(z) = sum_i a_i * sin(w_i * z + p_i)`` over ``tau`` terms. The trainable
 tensors ``a`` (amplitudes), ``w`` (frequencies) and ``p`` (phases) have shape ``(tau,)`` when they are shared by
 every neuron of a layer ("layer" and "network" sharing) and ``(F, tau)`` when each of the ``F`` neurons has its own
 ("neuron" sharing); ``z`` has shape ``(..., F)``.
 
-Two formulations live here:
+Two plain-torch formulations live in the leaf module :mod:`staf_nerfstudio.reference` (re-exported here):
 
 * :func:`staf_reference` is the authors' formulation: it broadcasts ``z`` to ``(..., F, tau)``, and autograd keeps
   those tau-times-larger tensors for the backward pass. It is the plain reference every fast path is tested against.
@@ -26,157 +26,26 @@ Each falls back to ``"autograd"`` where it cannot run (no compiler, no Triton, a
 from __future__ import annotations
 
 import importlib.util
-import math
 from functools import lru_cache
-from typing import Callable, Dict, Tuple
+from typing import Dict, Tuple
 
-import torch
 from jaxtyping import Float
 from torch import Tensor
 
-StafImpl = Callable[[Tensor, Tensor, Tensor, Tensor], Tensor]
+from staf_nerfstudio.kernels import CPP_DTYPES, TRITON_DTYPES
+from staf_nerfstudio.reference import (  # noqa: F401  (re-exported: staf_nerfstudio.functional.* is public)
+    StafFunction,
+    StafImpl,
+    check_shapes,
+    fused_function,
+    staf_autograd,
+    staf_loop_backward,
+    staf_loop_forward,
+    staf_reference,
+    traced,
+)
 
-
-def _check_shapes(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> None:
-    if not (amplitudes.shape == frequencies.shape == phases.shape):
-        raise ValueError(
-            "STAF amplitudes, frequencies and phases must have the same shape, got "
-            f"{tuple(amplitudes.shape)}, {tuple(frequencies.shape)}, {tuple(phases.shape)}"
-        )
-    if amplitudes.dim() == 2 and (z.dim() == 0 or amplitudes.shape[0] != z.shape[-1]):
-        raise ValueError(
-            f"neuron-wise STAF parameters of shape {tuple(amplitudes.shape)} need an input whose last dimension is "
-            f"{amplitudes.shape[0]}, got input shape {tuple(z.shape)}"
-        )
-    if amplitudes.dim() not in (1, 2):
-        raise ValueError(f"STAF parameters must have shape (tau,) or (features, tau), got {tuple(amplitudes.shape)}")
-
-
-def staf_reference(
-    z: Float[Tensor, "*batch features"],
-    amplitudes: Float[Tensor, "*features tau"],
-    frequencies: Float[Tensor, "*features tau"],
-    phases: Float[Tensor, "*features tau"],
-) -> Float[Tensor, "*batch features"]:
-    """The authors' broadcast formulation: ``(a * sin(w * z[..., None] + p)).sum(-1)``.
-
-    Plain torch autograd differentiates it; it stores ``(..., F, tau)`` tensors and is kept as the reference.
-    """
-    _check_shapes(z, amplitudes, frequencies, phases)
-    return (amplitudes * torch.sin(frequencies * z.unsqueeze(-1) + phases)).sum(-1)
-
-
-def _term(params: Tensor, i: int) -> Tensor:
-    """The i-th term's parameter: a scalar tensor (shared) or an ``(F,)`` vector (neuron-wise)."""
-    return params[..., i]
-
-
-def _reduce_to(grad: Tensor, like: Tensor) -> Tensor:
-    """Sums a ``(..., F)`` per-element gradient to the shape of one term's parameter (``()`` or ``(F,)``)."""
-    if like.dim() == 0:
-        return grad.sum()
-    return grad.reshape(math.prod(grad.shape[:-1]), grad.shape[-1]).sum(0)  # not -1: F may be 0
-
-
-def staf_loop_forward(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
-    """Forward of the activation as a loop over the tau terms; peak extra memory is two ``z``-sized tensors."""
-    out = None
-    for i in range(amplitudes.shape[-1]):
-        term = torch.sin(torch.addcmul(_term(phases, i), _term(frequencies, i), z)) * _term(amplitudes, i)
-        out = term if out is None else out + term
-    return out
-
-
-def staf_loop_backward(
-    grad_out: Tensor, z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor
-) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Gradients of ``sum(grad_out * sigma(z))`` w.r.t. ``z``, amplitudes, frequencies and phases.
-
-    ``d sigma / dz = sum_i a_i w_i cos(w_i z + p_i)``; ``dL/da_i = sum g sin(.)``; ``dL/dp_i = a_i sum g cos(.)``;
-    ``dL/dw_i = a_i sum g z cos(.)``. Each term is recomputed from ``z``; nothing of size ``tau * z`` exists.
-    """
-    grad_z = torch.zeros_like(grad_out)
-    ga, gw, gp = [], [], []
-    for i in range(amplitudes.shape[-1]):
-        a_i, w_i, p_i = _term(amplitudes, i), _term(frequencies, i), _term(phases, i)
-        arg = torch.addcmul(p_i, w_i, z)
-        g_cos = grad_out * torch.cos(arg)
-        grad_z = grad_z + g_cos * (a_i * w_i)
-        ga.append(_reduce_to(grad_out * torch.sin(arg), a_i))
-        g_cos_sum = _reduce_to(g_cos, a_i)
-        gp.append(a_i * g_cos_sum)
-        gw.append(a_i * _reduce_to(g_cos * z, a_i))
-    return grad_z, torch.stack(ga, -1), torch.stack(gw, -1), torch.stack(gp, -1)
-
-
-class StafFunction(torch.autograd.Function):
-    """Memory-lean STAF activation: saves ``z`` and the parameters, recomputes every term in backward.
-
-    The backward is written in differentiable torch ops, so double backward and ``torch.func`` transforms
-    (``vmap``, ``jacrev``) work through it.
-    """
-
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:  # type: ignore[override]
-        return staf_loop_forward(z, amplitudes, frequencies, phases)
-
-    @staticmethod
-    def setup_context(ctx, inputs, output) -> None:  # type: ignore[override]
-        ctx.save_for_backward(*inputs)
-
-    @staticmethod
-    def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-        z, amplitudes, frequencies, phases = ctx.saved_tensors
-        gz, ga, gw, gp = staf_loop_backward(grad_out, z, amplitudes, frequencies, phases)
-        return (
-            gz.to(z.dtype) if ctx.needs_input_grad[0] else None,
-            ga.to(amplitudes.dtype) if ctx.needs_input_grad[1] else None,
-            gw.to(frequencies.dtype) if ctx.needs_input_grad[2] else None,
-            gp.to(phases.dtype) if ctx.needs_input_grad[3] else None,
-        )
-
-
-def fused_function(
-    name: str,
-    forward: StafImpl,
-    backward: Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tuple[Tensor, Tensor, Tensor, Tensor]],
-) -> type:
-    """An autograd Function around a fused kernel pair (C++, Triton): saves only ``z`` and the parameters.
-
-    ``forward(z, a, w, p)`` gives the activation; ``backward(grad_out, z, a, w, p)`` its four gradients. A double
-    backward (``create_graph=True``) goes through the differentiable :func:`staf_loop_backward` instead.
-    """
-
-    class _FusedStaf(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:  # type: ignore[override]
-            ctx.save_for_backward(z, amplitudes, frequencies, phases)
-            return forward(z, amplitudes, frequencies, phases)
-
-        @staticmethod
-        def backward(ctx, grad_out: Tensor):  # type: ignore[override]
-            z, amplitudes, frequencies, phases = ctx.saved_tensors
-            grads = staf_loop_backward if torch.is_grad_enabled() else backward
-            gz, ga, gw, gp = grads(grad_out, z, amplitudes, frequencies, phases)
-            need = ctx.needs_input_grad
-            return (
-                gz.to(z.dtype) if need[0] else None,
-                ga.to(amplitudes.dtype) if need[1] else None,
-                gw.to(frequencies.dtype) if need[2] else None,
-                gp.to(phases.dtype) if need[3] else None,
-            )
-
-    _FusedStaf.__name__ = _FusedStaf.__qualname__ = name
-    return _FusedStaf
-
-
-def staf_autograd(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
-    """The memory-lean activation (see :class:`StafFunction`)."""
-    _check_shapes(z, amplitudes, frequencies, phases)
-    return StafFunction.apply(z, amplitudes, frequencies, phases)
-
+_check_shapes = check_shapes  # former private name
 
 def staf_cpp(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
     """Fused C++ CPU kernel (:mod:`staf_nerfstudio.kernels.cpu_staf`); the autograd path where it cannot run."""
@@ -220,25 +89,17 @@ def available_implementations() -> Tuple[str, ...]:
     return tuple(IMPLEMENTATIONS)
 
 
-_TRITON_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
-
-
-def _traced(z: Tensor) -> bool:
-    """Inside ``torch.compile`` or a ``torch.func`` transform, where only plain torch ops can run."""
-    return torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(z)
-
-
 def select_implementation(z: Tensor) -> str:
     """The implementation ``"auto"`` uses for an input on this device and of this dtype.
 
     CUDA: ``"triton"`` when Triton imports. CPU float32/float64: ``"cpp"`` when the kernel builds. Otherwise, and
     under ``torch.compile`` or ``torch.func`` transforms: ``"autograd"``.
     """
-    if _traced(z):
+    if traced(z):
         return "autograd"
-    if z.device.type == "cuda" and z.dtype in _TRITON_DTYPES and triton_importable():
+    if z.device.type == "cuda" and z.dtype in TRITON_DTYPES and triton_importable():
         return "triton"
-    if z.device.type == "cpu" and z.dtype in (torch.float32, torch.float64):
+    if z.device.type == "cpu" and z.dtype in CPP_DTYPES:
         from staf_nerfstudio.kernels.cpu_staf import cpu_kernel_available
 
         if cpu_kernel_available():

@@ -26,9 +26,8 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from staf_nerfstudio.functional import _check_shapes, fused_function, staf_autograd
-
-_SUPPORTED = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+from staf_nerfstudio.kernels import TRITON_DTYPES
+from staf_nerfstudio.reference import check_shapes, fused_function, staf_autograd, traced
 
 
 def interpreter_enabled() -> bool:
@@ -175,15 +174,14 @@ StafTritonFunction = fused_function("StafTritonFunction", triton_forward, triton
 def triton_supports(z: Tensor, *params: Tensor) -> bool:
     """Whether the Triton kernels can run on these inputs (CUDA, or CPU under the interpreter)."""
     device_ok = z.is_cuda or (interpreter_enabled() and z.device.type == "cpu")
-    if not device_ok or z.dtype not in _SUPPORTED or any(t.device != z.device for t in params):
+    if not device_ok or z.dtype not in TRITON_DTYPES or any(t.device != z.device for t in params):
         return False
-    wrapped = any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in (z, *params))
-    return not (wrapped or torch.compiler.is_compiling())
+    return not traced(z, *params)
 
 
 def staf_triton(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
     """The STAF activation through the Triton kernels (the autograd path where they cannot run)."""
-    _check_shapes(z, amplitudes, frequencies, phases)
+    check_shapes(z, amplitudes, frequencies, phases)
     if not triton_supports(z, amplitudes, frequencies, phases):
         return staf_autograd(z, amplitudes, frequencies, phases)
     return StafTritonFunction.apply(z, amplitudes, frequencies, phases)
