@@ -28,7 +28,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +37,10 @@ import torch
 import tyro
 
 from staf_nerfstudio import StafMLP
+from staf_nerfstudio.coords import grid_coords
 from staf_nerfstudio.functional import select_implementation
-from staf_tasks.data.image import grid_coords, image_to_values, load_image
+from staf_nerfstudio.io import write_json
+from staf_tasks.data.image import image_to_values, load_image
 from staf_tasks.metrics import psnr
 from staf_tasks.models import build_model
 
@@ -404,14 +405,6 @@ def nerf_throughput(cfg: BenchConfig) -> List[Dict]:
     return results
 
 
-def _write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker-json"]:  # one isolated configuration (see _run_isolated)
@@ -430,7 +423,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         summary = {"device": device_name(cfg.device), "config": dataclasses.asdict(cfg), "rows": bench(cfg)}
         ok = True
     if cfg.out is not None:
-        _write_json(cfg.out, json.loads(json.dumps(summary, default=str)))
+        write_json(cfg.out, json.loads(json.dumps(summary, default=str)))
     return 0 if ok else 1
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import imageio.v2 as imageio
 import numpy as np
+
+from staf_nerfstudio.io import atomic_path, write_text
 
 CAMERA_RADIUS = 4.0
 CAMERA_ANGLE_X = 0.6911112070083618  # the NeRF Blender scenes' field of view
@@ -172,18 +172,6 @@ def camera_positions(split: str, count: int) -> np.ndarray:
     )
 
 
-def _write_atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def make_scene(
     out: Path, res: int = 64, views: Sequence[int] = (40, 5, 5), supersample: int = 2, progress: bool = False
 ) -> Dict[str, List[Path]]:
@@ -213,13 +201,12 @@ def make_scene(
             straight = np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1e-8), 0.0)
             image[..., :3] = (np.clip(straight, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
             path = out / split / f"r_{index}.png"
-            _write_atomic(path, lambda tmp, im=image: imageio.imwrite(tmp, im, format="png"))
+            with atomic_path(path) as tmp:
+                imageio.imwrite(tmp, image, format="png")
             frames.append({"file_path": f"./{split}/r_{index}", "transform_matrix": pose.tolist()})
             paths.append(path)
         meta = {"camera_angle_x": CAMERA_ANGLE_X, "frames": frames}
-        _write_atomic(
-            out / f"transforms_{split}.json", lambda tmp, m=meta: Path(tmp).write_text(json.dumps(m, indent=2))
-        )
+        write_text(out / f"transforms_{split}.json", json.dumps(meta, indent=2))
         written[split] = paths
         if progress:
             print(f"{split}: {count} views of {res}x{res} -> {out / split}")

@@ -8,8 +8,9 @@ from typing import List, Optional, Tuple
 import torch
 
 from staf_nerfstudio import StafMLP
+from staf_nerfstudio.plotting import pyplot, save_figure
+from staf_nerfstudio.reference import staf_reference
 from staf_tasks.errors import StafUserError
-from staf_tasks.plots import _pyplot, save_figure
 
 
 @torch.no_grad()
@@ -31,7 +32,7 @@ def plot_activations(path: Path | str, net: StafMLP, init_net: Optional[StafMLP]
     the layer's pre-activations actually cover; a shaded band marks that range within a wider window."""
     if not isinstance(net, StafMLP):
         raise StafUserError("only STAF networks have trainable activations to plot (this run used another model)")
-    plt = _pyplot()
+    plt = pyplot()
     ranges = preactivation_ranges(net)
     n = len(net.layers)
     fig, axes = plt.subplots(1, n, figsize=(3.4 * n, 3.0), squeeze=False)
@@ -41,7 +42,7 @@ def plot_activations(path: Path | str, net: StafMLP, init_net: Optional[StafMLP]
         act = block.activation
         params = [t.detach().double().cpu() for t in (act.amplitudes, act.frequencies, act.phases)]
         zz = z[:, None].expand(-1, act.num_features) if act.sharing == "neuron" else z[:, None]
-        y = (params[0] * torch.sin(params[1] * zz[..., None] + params[2])).sum(-1)
+        y = staf_reference(zz, *params)
         if act.sharing == "neuron":
             for j in range(min(4, y.shape[1])):
                 ax.plot(z, y[:, j], lw=1.0)
@@ -50,7 +51,7 @@ def plot_activations(path: Path | str, net: StafMLP, init_net: Optional[StafMLP]
         if init_net is not None and act.sharing != "neuron":
             a0 = init_net.layers[i].activation
             p0 = [t.detach().double().cpu() for t in (a0.amplitudes, a0.frequencies, a0.phases)]
-            y0 = (p0[0] * torch.sin(p0[1] * z[:, None] + p0[2])).sum(-1)
+            y0 = staf_reference(z[:, None], *p0)[:, 0]
             ax.plot(z, y0, lw=1.0, ls="--", color="gray", label="init")
         ax.axvspan(lo, hi, color="tab:orange", alpha=0.08, lw=0)
         ax.set_title(f"layer {i}: tau={act.tau}" + (" (first 4 neurons)" if act.sharing == "neuron" else ""),

@@ -10,10 +10,11 @@ from typing import Dict, List
 
 import numpy as np
 
+from staf_nerfstudio.io import write_json, write_text
+from staf_nerfstudio.plotting import pyplot, save_figure
 from staf_tasks.errors import StafUserError
-from staf_tasks.io import write_json, write_text
 from staf_tasks.models import MODEL_NAMES
-from staf_tasks.plots import _pyplot, plot_curves, save_figure
+from staf_tasks.plots import plot_curves
 from staf_tasks.tasks import FitConfig, Task
 
 
@@ -103,7 +104,7 @@ def format_table(rows: List[Dict], primary: str, task: str, seeds: int) -> str:
 def plot_previews(path: Path, previews: Dict[str, Path], rows: Dict[str, Dict], primary: str) -> Path:
     import imageio.v3 as iio
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(previews), figsize=(3.6 * len(previews), 3.9), squeeze=False)
     for ax, (model, file) in zip(axes[0], previews.items()):
         image = iio.imread(file)

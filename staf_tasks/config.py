@@ -9,23 +9,10 @@ from typing import Any, Dict, Type, TypeVar
 
 import yaml
 
+from staf_nerfstudio.io import to_plain, write_text
 from staf_tasks.errors import StafUserError
-from staf_tasks.io import write_text
 
 T = TypeVar("T")
-
-
-def to_plain(obj: Any) -> Any:
-    """Dataclasses, tuples and paths as plain YAML/JSON data."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, (list, tuple)):
-        return [to_plain(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, dict):
-        return {k: to_plain(v) for k, v in obj.items()}
-    return obj
 
 
 def _convert(value: Any, annotation: Any, key: str) -> Any:

@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from staf_nerfstudio.io import write_json
 from staf_tasks.cli import _guard
-from staf_tasks.io import write_json
 from staf_tasks.tasks.image import ImageFitConfig
 
 

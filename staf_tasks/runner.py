@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from staf_nerfstudio.io import write_json
 from staf_tasks.config import apply_overrides, load_yaml, save_config, to_plain
 from staf_tasks.errors import StafUserError
-from staf_tasks.io import write_json
 from staf_tasks.models import build_model, count_parameters
 from staf_tasks.plots import plot_curves
 from staf_tasks.tasks import FitConfig, Task, get_task

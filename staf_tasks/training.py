@@ -13,8 +13,8 @@ from typing import Callable, Dict, List, Optional
 import torch
 from torch import Tensor, nn
 
+from staf_nerfstudio.io import save_torch
 from staf_tasks.errors import StafUserError
-from staf_tasks.io import save_torch
 
 CHECKPOINT_NAME = "checkpoint.pt"
 

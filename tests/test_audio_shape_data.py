@@ -8,14 +8,7 @@ import soundfile as sf
 import torch
 import trimesh
 
-from staf_tasks.data.audio import (
-    audio_coords,
-    audio_psnr,
-    load_audio,
-    plot_waveforms,
-    synth_default_clip,
-    write_wav,
-)
+from staf_tasks.data.audio import audio_coords, load_audio, synth_default_clip, write_wav
 from staf_tasks.data.shape import (
     default_mesh,
     extract_mesh,
@@ -31,7 +24,8 @@ from staf_tasks.data.shape import (
     write_mesh,
 )
 from staf_tasks.errors import StafUserError
-from staf_tasks.shape_metrics import chamfer_distance, iou
+from staf_tasks.metrics import audio_psnr, chamfer_distance, iou
+from staf_tasks.plots import plot_waveforms
 
 # --- audio --------------------------------------------------------------------------------------------------------
 

@@ -23,7 +23,6 @@ import os
 import platform
 import shutil
 import subprocess
-import tempfile
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +32,9 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
-from staf_nerfstudio.functional import _check_shapes, fused_function, staf_autograd
+from staf_nerfstudio.io import atomic_path
+from staf_nerfstudio.kernels import CPP_DTYPES
+from staf_nerfstudio.reference import check_shapes, fused_function, staf_autograd, traced
 
 _SOURCE = Path(__file__).with_name("staf_cpu.cpp")
 # Not -ffast-math: linking a shared library with it pulls in crtfastmath.o, which turns on flush-to-zero for the whole
@@ -42,7 +43,7 @@ _SOURCE = Path(__file__).with_name("staf_cpu.cpp")
 _FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fno-trapping-math", "-D__FAST_MATH__", "-fPIC", "-shared",
           "-std=c++17")  # fmt: skip
 _ABI_VERSION = 1
-_SUPPORTED = {torch.float32: "f32", torch.float64: "f64"}
+_SUPPORTED = dict(zip(CPP_DTYPES, ("f32", "f64")))
 #: Below this many elements a call runs on the calling thread (a thread pool hand-off costs more than it saves).
 _PARALLEL_MIN_ELEMENTS = 1 << 15
 
@@ -95,19 +96,12 @@ def _build(compiler: str) -> Path:
     target = cache / f"staf_cpu_{key}.so"
     if target.exists():
         return target
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
-    os.close(fd)
-    try:
+    with atomic_path(target) as tmp:  # concurrent builders never see a half-written library
         result = subprocess.run(
-            [compiler, *_FLAGS, str(_SOURCE), "-o", tmp], capture_output=True, text=True, timeout=120
+            [compiler, *_FLAGS, str(_SOURCE), "-o", str(tmp)], capture_output=True, text=True, timeout=120
         )
         if result.returncode != 0:
             raise RuntimeError(f"{compiler} failed: {result.stderr.strip()[-2000:]}")
-        os.replace(tmp, target)  # atomic: concurrent builders never see a half-written library
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return target
 
 
@@ -273,14 +267,14 @@ def cpp_supports(z: Tensor, *params: Tensor) -> bool:
     tensors = (z, *params)
     if any(t.device.type != "cpu" or t.dtype != z.dtype for t in tensors) or z.dtype not in _SUPPORTED:
         return False  # mixed dtypes keep torch's type promotion through the autograd path
-    if torch.compiler.is_compiling() or any(torch._C._functorch.is_functorch_wrapped_tensor(t) for t in tensors):
+    if traced(*tensors):
         return False
     return cpu_kernel_available()
 
 
 def staf_cpp(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
     """The STAF activation through the fused CPU kernel (the autograd path where it cannot run)."""
-    _check_shapes(z, amplitudes, frequencies, phases)
+    check_shapes(z, amplitudes, frequencies, phases)
     if not cpp_supports(z, amplitudes, frequencies, phases):
         return staf_autograd(z, amplitudes, frequencies, phases)
     return StafCppFunction.apply(z, amplitudes, frequencies, phases)

@@ -9,14 +9,10 @@ truth.
 from __future__ import annotations
 
 import copy
-import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-import imageio.v2 as imageio
 import numpy as np
 import torch
 from nerfstudio.configs.base_config import LocalWriterConfig, LoggingConfig
@@ -24,6 +20,7 @@ from nerfstudio.data.dataparsers.blender_dataparser import BlenderDataParserConf
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.utils.eval_utils import eval_setup
 
+from staf_nerfstudio.io import write_image, write_json
 from staf_nerfstudio.nerf.method_configs import staf_hash_method, staf_method
 from staf_nerfstudio.scene import make_scene
 
@@ -106,14 +103,6 @@ def train(config: TrainerConfig) -> Path:
     return config.get_base_dir() / "config.yml"
 
 
-def _write_png(path: Path, image: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png")
-    os.close(fd)
-    imageio.imwrite(tmp, image, format="png")
-    os.replace(tmp, path)
-
-
 def render_test_view(config_path: Path, index: int = 0, output_name: str = "rgb") -> Dict[str, Any]:
     """Renders test view ``index`` of a run through the viewer's path (``model.get_outputs_for_camera``).
 
@@ -162,7 +151,7 @@ def run_nerf_demo(
     wall_time = time.perf_counter() - start
     view = render_test_view(config_path)
     image_path = out_dir / "nerf_test_view.png"
-    _write_png(image_path, np.concatenate([view["rgb"], view["gt"]], axis=1))
+    write_image(image_path, np.concatenate([view["rgb"], view["gt"]], axis=1))
     metrics = {
         "method": "staf",
         "psnr": view["psnr"],
@@ -173,10 +162,7 @@ def run_nerf_demo(
         "image": str(image_path),
         "config": str(config_path),
     }
-    fd, tmp = tempfile.mkstemp(dir=out_dir, suffix=".json")
-    os.close(fd)
-    Path(tmp).write_text(json.dumps(metrics, indent=2))
-    os.replace(tmp, out_dir / "nerf_metrics.json")
+    write_json(out_dir / "nerf_metrics.json", metrics)
     metrics["metrics"] = out_dir / "nerf_metrics.json"
     metrics["image"] = image_path
     metrics["config"] = config_path

@@ -4,7 +4,7 @@
   network.
 * :mod:`~staf_nerfstudio.theory.init_stats`: per-layer post-activation statistics of freshly initialized networks.
 * :mod:`~staf_nerfstudio.theory.ntk`: empirical NTK Gram matrices (memory-bounded, ``torch.func``) and their spectra.
-* :mod:`~staf_nerfstudio.theory.cli`: the ``staf-theory`` command (needs ``staf_tasks`` for the baselines and I/O).
+* :mod:`~staf_nerfstudio.theory.cli`: the ``staf-theory`` command.
 """
 
 from staf_nerfstudio.theory.init_stats import LayerStatistics, init_statistics, layer_statistics

@@ -23,11 +23,10 @@ from rich.table import Table
 from typing_extensions import Annotated
 
 from staf_nerfstudio.activation import INIT_SCHEMES
+from staf_nerfstudio.coords import grid_coords
+from staf_nerfstudio.io import atomic_path, to_plain, write_json
 from staf_nerfstudio.mlp import StafMLP
-from staf_tasks.config import to_plain
-from staf_tasks.data.image import grid_coords
-from staf_tasks.io import atomic_path, write_json
-from staf_tasks.models import ModelsConfig
+from staf_nerfstudio.settings import MODEL_NAMES, ModelsConfig, StafSettings
 
 CONSOLE = Console()
 
@@ -57,11 +56,11 @@ class KroneckerConfig:
     """W -> W STAF layers after the first."""
     out_features: int = 3
     """Outputs."""
-    tau: int = 5
+    tau: int = StafSettings.tau
     """Sine terms per activation."""
-    sharing: str = "layer"
+    sharing: str = StafSettings.sharing
     """"layer", "neuron" or "network"."""
-    skip: bool = False
+    skip: bool = StafSettings.skip
     """Residual STAF blocks (sigma(z) + z in non-first layers)."""
     num_points: int = 4096
     """Random inputs in [-1, 1]^in_features on which both networks are compared (float64)."""
@@ -116,15 +115,15 @@ class InitStatsConfig:
     """Width."""
     hidden_layers: int = 3
     """W -> W layers after the first."""
-    tau: int = 5
+    tau: int = StafSettings.tau
     """Sine terms per activation."""
-    first_omega: float = 30.0
+    first_omega: float = StafSettings.first_omega
     """Frequency range of the first activation."""
-    hidden_omega: float = 30.0
+    hidden_omega: float = StafSettings.hidden_omega
     """Frequency range of the other activations."""
-    sharing: str = "layer"
+    sharing: str = StafSettings.sharing
     """"layer" (the paper's choice), "neuron" or "network"."""
-    skip: bool = False
+    skip: bool = StafSettings.skip
     """Residual blocks (statistics are of sigma(z), before z is added back)."""
     seed: int = 0
     """Network k is built under seed + k."""
@@ -168,9 +167,9 @@ class NtkConfig:
     """Folder for ntk_spectrum.png, ntk_eigenfunctions.png, ntk_eigenvalues.json (all eigenvalues and summaries) and
     ntk_eigenvectors.npz (the grid and each model's leading eigenvectors as columns)."""
     models: Tuple[str, ...] = ("staf", "siren", "relu-pe")
-    """Model names from staf_tasks.models.MODEL_NAMES."""
+    """Model names from staf_nerfstudio.networks.MODEL_NAMES."""
     model_settings: ModelsConfig = field(default_factory=ModelsConfig)
-    """Per-model settings (staf_tasks.models.ModelsConfig)."""
+    """Per-model settings (staf_nerfstudio.settings.ModelsConfig)."""
     dims: int = 2
     """Input dimension (1 or 2)."""
     resolution: int = 64
@@ -200,9 +199,9 @@ class NtkConfig:
         return models
 
     def main(self) -> None:
+        from staf_nerfstudio.networks import build_model, count_parameters
         from staf_nerfstudio.theory.figures import plot_eigenfunctions, plot_spectra
         from staf_nerfstudio.theory.ntk import empirical_ntk, ntk_spectrum
-        from staf_tasks.models import MODEL_NAMES, build_model, count_parameters
 
         unknown = [m for m in self.models if m not in MODEL_NAMES]
         if unknown:

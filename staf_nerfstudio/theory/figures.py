@@ -1,4 +1,4 @@
-"""Figures of the theory commands: init histograms, NTK spectra and NTK eigenfunctions (matplotlib, Agg)."""
+"""Figures of the theory commands: init histograms, NTK spectra and NTK eigenfunctions (headless matplotlib)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,13 @@ from typing import Dict, List, Sequence
 import numpy as np
 from torch import Tensor
 
+from staf_nerfstudio.io import atomic_path
+from staf_nerfstudio.plotting import pyplot, save_figure
 from staf_nerfstudio.theory.init_stats import LayerStatistics
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _save(fig, path: Path | str, dpi: int = 100, palette: bool = False) -> Path:
     """Saves (atomically) and closes ``fig``; ``palette`` rewrites a PNG with 256 colours (3-4x smaller for images)."""
-    from staf_tasks.io import atomic_path
-    from staf_tasks.plots import save_figure
-
     path = save_figure(fig, path, dpi=dpi)
     if palette and path.suffix.lower() == ".png":
         from PIL import Image
@@ -53,7 +43,7 @@ def plot_init_histograms(
         max_points: Values drawn per histogram (a fixed random subset keeps the figure fast and small).
         title: Figure title.
     """
-    plt = _pyplot()
+    plt = pyplot()
     num_layers = max(len(v) for v in samples.values())
     fig, axes = plt.subplots(1, num_layers, figsize=(3.2 * num_layers, 3.0), squeeze=False, sharey=True)
     rng = np.random.default_rng(0)
@@ -87,7 +77,7 @@ def plot_spectra(path: Path | str, eigenvalues: Dict[str, np.ndarray]) -> Path:
     Eigenvalues below the float64 rounding floor of a Gram matrix (``N * eps * largest``) are numerically zero and are
     not drawn; the floor is the dashed line on the right.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     eps = float(np.finfo(np.float64).eps)
     floor = 1.0
@@ -123,7 +113,7 @@ def plot_eigenfunctions(
         dims: 1 or 2.
         titles: Optional row labels (default: the model names).
     """
-    plt = _pyplot()
+    plt = pyplot()
     names = list(eigenvectors)
     k = max(v.shape[1] for v in eigenvectors.values())
     # About one screen pixel per grid point (at 100 dpi) keeps noise-like eigenfunctions, which PNG cannot compress,

@@ -1,4 +1,4 @@
-"""Audio signals: load WAV/FLAC (or synthesize the built-in clip), time coordinates, PSNR, WAV output and plots.
+"""Audio signals: load WAV/FLAC (or synthesize the built-in clip), time coordinates and WAV output.
 
 Conventions (the authors' ``train_audio`` notebook and ``AudioFile`` loader):
 
@@ -6,8 +6,9 @@ Conventions (the authors' ``train_audio`` notebook and ``AudioFile`` loader):
   is exactly 1), as the authors do before fitting; the factor applied is kept in :attr:`AudioClip.gain`.
   ``load_audio(..., peak_normalize=False)`` keeps the file's own scale instead (it must already lie in [-1, 1]).
 - Sample ``t`` of ``T`` sits at time coordinate ``-1 + 2 t / (T - 1)`` (``torch.linspace(-1, 1, T)``).
-- PSNR is ``-10 log10(MSE)``, i.e. ``10 log10(peak^2 / MSE)`` with peak 1, exactly the authors' number. Taking the
-  peak-to-peak range 2 of a signal in [-1, 1] as the "peak" instead would add 6.02 dB to every value.
+- PSNR (:func:`staf_tasks.metrics.audio_psnr`) is ``-10 log10(MSE)``, i.e. ``10 log10(peak^2 / MSE)`` with peak 1,
+  exactly the authors' number. Taking the peak-to-peak range 2 of a signal in [-1, 1] as the "peak" instead would add
+  6.02 dB to every value.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
+from staf_nerfstudio.io import atomic_path
 from staf_tasks.errors import StafUserError
-from staf_tasks.io import atomic_path
-from staf_tasks.metrics import psnr
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 """File types :func:`load_audio` reads (anything libsndfile reads also works; these are the ones we test)."""
@@ -199,19 +199,6 @@ def audio_coords(num_samples: int) -> Float[Tensor, "num_samples 1"]:
     return torch.linspace(-1.0, 1.0, num_samples, dtype=torch.float32).unsqueeze(-1)
 
 
-def audio_psnr(pred: Tensor | np.ndarray, target: Tensor | np.ndarray) -> float:
-    """The paper's audio PSNR in dB: ``-10 log10(MSE)``, i.e. ``10 log10(1 / MSE)`` (peak 1, signal in [-1, 1]).
-
-    This is the authors' definition (``psnr = -10 * log10(mse)`` in their audio notebook, on a peak-normalized
-    clip). With the peak-to-peak range 2 as the peak (``10 log10(4 / MSE)``) every value would be 6.02 dB higher.
-    """
-    pred_arr = pred.detach().cpu().reshape(-1) if isinstance(pred, Tensor) else np.asarray(pred).reshape(-1)
-    target_arr = target.detach().cpu().reshape(-1) if isinstance(target, Tensor) else np.asarray(target).reshape(-1)
-    if pred_arr.shape != target_arr.shape:
-        raise ValueError(f"pred has {pred_arr.shape[0]} samples, target {target_arr.shape[0]}")
-    return psnr(pred_arr, target_arr, data_range=1.0)
-
-
 def write_wav(path: Path | str, samples: np.ndarray | Tensor, samplerate: int, subtype: str = "PCM_16") -> Path:
     """Writes a mono clip atomically (tmp file + rename). Values are clipped to [-1, 1] first.
 
@@ -233,71 +220,6 @@ def write_wav(path: Path | str, samples: np.ndarray | Tensor, samplerate: int, s
     with atomic_path(path) as tmp:
         sf.write(str(tmp), samples, int(samplerate), subtype=subtype, format=fmt)
     return path
-
-
-def plot_waveforms(
-    path: Path | str,
-    target: np.ndarray | Tensor,
-    pred: np.ndarray | Tensor,
-    samplerate: int,
-    title: str | None = None,
-    zoom_seconds: float = 0.02,
-) -> Path:
-    """Saves a PNG: the target, the reconstruction, their error, and a zoom where the error is largest.
-
-    Args:
-        path: Output PNG (written atomically).
-        target: ``(T,)`` ground-truth samples.
-        pred: ``(T,)`` reconstructed samples.
-        samplerate: Samples per second (the x axis is in seconds).
-        title: Figure title; the PSNR is appended.
-        zoom_seconds: Width of the zoomed window (centered on the largest local error) in the last panel.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    target_np = _as_1d(target)
-    pred_np = _as_1d(pred)
-    err = pred_np - target_np
-    t = np.arange(target_np.shape[0]) / samplerate
-    value = audio_psnr(pred_np, target_np)
-    fig, axes = plt.subplots(4, 1, figsize=(11, 8), constrained_layout=True)
-    axes[0].plot(t, target_np, lw=0.5, color="tab:blue")
-    axes[0].set_title("target")
-    axes[1].plot(t, pred_np, lw=0.5, color="tab:orange")
-    axes[1].set_title("reconstruction")
-    for ax in axes[:2]:
-        ax.set_ylim(-1.05, 1.05)
-    axes[2].plot(t, err, lw=0.5, color="tab:red")
-    lim = max(1e-6, float(np.max(np.abs(err))))
-    axes[2].set_ylim(-1.05 * lim, 1.05 * lim)
-    axes[2].set_title(f"error (reconstruction - target), max |error| {lim:.3g}")
-    width = max(2, int(zoom_seconds * samplerate))
-    if target_np.shape[0] > width:
-        local = np.convolve(err**2, np.ones(width), mode="valid")
-        start = int(np.argmax(local))
-    else:
-        start, width = 0, target_np.shape[0]
-    sl = slice(start, start + width)
-    axes[3].plot(t[sl], target_np[sl], lw=1.2, label="target")
-    axes[3].plot(t[sl], pred_np[sl], lw=1.0, ls="--", label="reconstruction")
-    axes[3].legend(loc="upper right")
-    axes[3].set_title(f"zoom: {1000 * width / samplerate:.0f} ms where the error is largest")
-    axes[3].set_xlabel("time (s)")
-    fig.suptitle(f"{title + ' - ' if title else ''}PSNR {value:.2f} dB")
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
-
-
-def _as_1d(x: np.ndarray | Tensor) -> np.ndarray:
-    if isinstance(x, Tensor):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float32).reshape(-1)
 
 
 def _one_line(err: BaseException) -> str:

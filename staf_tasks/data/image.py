@@ -94,17 +94,6 @@ def resize_image(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return resize(image, out_shape, order=3, anti_aliasing=True, preserve_range=True).clip(0, 1).astype(np.float32)
 
 
-def grid_coords(height: int, width: int) -> Tensor:
-    """Pixel-centre coordinates in [-1, 1], shape ``(H * W, 2)`` as ``(x, y)``, row-major like ``image.reshape``.
-
-    Pixel centres are used so that a grid of another resolution samples the same continuous square.
-    """
-    ys = (torch.arange(height, dtype=torch.float32) + 0.5) / height * 2 - 1
-    xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 - 1
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([gx, gy], dim=-1).reshape(-1, 2)
-
-
 def image_to_values(image: np.ndarray) -> Tensor:
     """``(H, W[, C])`` in [0, 1] -> ``(H * W, C)`` in [-1, 1] (the range the networks fit)."""
     channels = 1 if image.ndim == 2 else image.shape[-1]

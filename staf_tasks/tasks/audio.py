@@ -9,9 +9,11 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from staf_tasks.data.audio import audio_coords, audio_psnr, load_audio, plot_waveforms, write_wav
+from staf_tasks.data.audio import audio_coords, load_audio, write_wav
 from staf_tasks.errors import StafUserError
+from staf_tasks.metrics import audio_psnr
 from staf_tasks.models import FinerModelConfig, ModelsConfig, SirenModelConfig, StafModelConfig
+from staf_tasks.plots import plot_waveforms
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
 from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
 

@@ -10,9 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from staf_tasks.data.image import grid_coords, image_to_values, load_image, resize_image, values_to_image
+from staf_nerfstudio.coords import grid_coords
+from staf_nerfstudio.io import write_image
+from staf_tasks.data.image import image_to_values, load_image, resize_image, values_to_image
 from staf_tasks.errors import StafUserError
-from staf_tasks.io import write_image
 from staf_tasks.metrics import psnr, ssim
 from staf_tasks.models import ModelsConfig, StafModelConfig
 from staf_tasks.plots import plot_side_by_side

@@ -25,8 +25,8 @@ from staf_tasks.data.shape import (
     write_mesh,
 )
 from staf_tasks.errors import StafUserError
+from staf_tasks.metrics import chamfer_distance, iou
 from staf_tasks.models import ModelsConfig, StafModelConfig
-from staf_tasks.shape_metrics import chamfer_distance, iou
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
 from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
 

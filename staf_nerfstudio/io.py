@@ -1,7 +1,12 @@
-"""Atomic file writing: every output is written to a temporary file beside it and renamed into place."""
+"""Atomic file writing: every output is written to a temporary file beside it, flushed to disk and renamed into place.
+
+The one implementation for the whole package: the tasks, the theory commands, the NeRF demo, the scene generator and
+the benchmarks all write through :func:`atomic_path`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -21,6 +26,8 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        with open(tmp, "rb+") as handle:  # the data reaches the disk before the rename makes it visible
+            os.fsync(handle.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give outputs the usual permissions
@@ -29,6 +36,19 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def to_plain(obj: Any) -> Any:
+    """Dataclasses, tuples and paths as plain YAML/JSON data."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: to_plain(v) for k, v in obj.items()}
+    return obj
 
 
 def write_json(path: Path | str, data: Any) -> Path:
