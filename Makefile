@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check staf_nerfstudio staf_tasks tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache  # the layering contracts in pyproject.toml ([tool.importlinter])
 
 test: $(STAMP) lint
 	$(PY) -m pytest -q
