@@ -16,9 +16,9 @@ from typing import Dict, Tuple
 
 import torch
 
+from staf_nerfstudio.networks import build_model
 from staf_tasks.data.audio import audio_coords, load_audio
 from staf_tasks.metrics import audio_psnr
-from staf_tasks.models import build_model
 from staf_tasks.tasks.audio import AudioFitConfig
 from staf_tasks.training import FitProblem, fit
 

@@ -40,9 +40,9 @@ from staf_nerfstudio import StafMLP
 from staf_nerfstudio.coords import grid_coords
 from staf_nerfstudio.functional import select_implementation
 from staf_nerfstudio.io import write_json
+from staf_nerfstudio.networks import build_model
 from staf_tasks.data.image import image_to_values, load_image
 from staf_tasks.metrics import psnr
-from staf_tasks.models import build_model
 
 PSNR_AGREEMENT_DB = 0.05
 

@@ -56,8 +56,8 @@ def test_model_maps_batch_dims_and_backpropagates(name: str, dtype: torch.dtype)
 def test_image_shape_parameter_counts() -> None:
     counts = {name: count_parameters(build_model(name, **IMAGE_SHAPE)) for name in MODEL_NAMES}
     print("parameters at 2 -> 256 x 3 hidden -> 3:", counts)
-    assert counts["siren"] == 198_915  # STAF.md
-    assert counts["staf"] == 198_975  # STAF.md: SIREN + 4 activations x 3 x tau (layer-wise) parameters
+    assert counts["siren"] == 198_915  # the STAF paper (arXiv 2502.00869)
+    assert counts["staf"] == 198_975  # the STAF paper: SIREN + 4 activations x 3 x tau (layer-wise) parameters
     assert counts["finer"] == counts["gauss"] == counts["siren"]
     # WIRE: int(256 / sqrt(2)) = 181 complex units, each complex weight two reals
     width = int(256 / math.sqrt(2))

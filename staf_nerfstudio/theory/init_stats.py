@@ -1,4 +1,4 @@
-"""Post-activation statistics of freshly initialized STAF networks (STAF.md, section 2).
+"""Post-activation statistics of freshly initialized STAF networks (STAF paper, arXiv 2502.00869).
 
 The init draws ``a = sign(Y) sqrt|Y|`` with ``Y ~ Laplace(0, s)``, frequencies ``omega U[0, 1)`` and phases
 ``U(-pi, pi)``, which makes ``sigma(z) = sum_i a_i sin(w_i z + p_i)`` exactly ``N(0, tau s / 2)`` *for any fixed z*.

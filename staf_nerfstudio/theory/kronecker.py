@@ -1,4 +1,4 @@
-"""The Kronecker equivalence: every STAF network is a wider plain sine network (STAF.md, section 3).
+"""The Kronecker equivalence: every STAF network is a wider plain sine network (STAF paper, arXiv 2502.00869).
 
 One STAF layer of width ``n`` computes ``h = sigma(z)`` with ``z = W x + c`` and
 ``sigma(z)_j = sum_i a_ji sin(w_ji z_j + p_ji)`` (layer-wise and network-wise sharing: ``a_ji = a_i`` for every

@@ -1,4 +1,4 @@
-"""Image tasks: fitting, x4 super-resolution and denoising, with the authors' presets as defaults (STAF.md sec. 4)."""
+"""Image tasks: fitting, x4 super-resolution and denoising, with the authors' presets as defaults (arXiv 2502.00869)."""
 
 from __future__ import annotations
 
