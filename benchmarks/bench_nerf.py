@@ -225,13 +225,12 @@ def seed_summary(results: Dict[str, Dict]) -> List[str]:
 
 def make_figure(results: Dict[str, Dict], path: Path, view: int = 0) -> None:
     """Ground truth and every run's render of test view ``view``, with that view's PSNR."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import torchmetrics.image.lpip as lpip_module
 
     from staf_nerfstudio.nerf.demo import render_test_view
+    from staf_nerfstudio.plotting import pyplot
+
+    plt = pyplot()
 
     panels = []
     for label, r in results.items():

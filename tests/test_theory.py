@@ -11,7 +11,7 @@ from torch import nn
 from staf_nerfstudio import StafMLP
 from staf_nerfstudio.theory import empirical_ntk, init_statistics, kronecker_report, ntk_spectrum, to_sine_network
 from staf_nerfstudio.theory.init_stats import sample_post_activations
-from staf_nerfstudio.theory.kronecker import SineLayer
+from staf_nerfstudio.theory.kronecker import SplitSineLayer
 from staf_nerfstudio.theory.ntk import jacobian_groups
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -42,7 +42,7 @@ def _trained_staf(sharing: str, skip: bool, tau: int = 3, steps: int = 25) -> St
 def test_sine_network_equals_trained_staf_network(sharing, skip):
     net = _trained_staf(sharing, skip)
     sine = to_sine_network(net)
-    assert all(type(m) in (nn.Linear, SineLayer, nn.ModuleList, type(sine)) for m in sine.modules())
+    assert all(type(m) in (nn.Linear, SplitSineLayer, nn.ModuleList, type(sine)) for m in sine.modules())
     x = torch.rand(1000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 4 - 2
     with torch.no_grad():
         expected, got = net(x), sine(x)

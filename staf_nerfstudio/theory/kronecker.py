@@ -38,7 +38,7 @@ from torch import Tensor, nn
 from staf_nerfstudio.mlp import StafMLP
 
 
-class SineLayer(nn.Module):
+class SplitSineLayer(nn.Module):
     """``sin`` of the first ``sine_features`` outputs of a linear map; the remaining outputs pass through unchanged.
 
     With ``sine_features == linear.out_features`` this is a plain sine layer ``sin(W x + b)``.
@@ -63,9 +63,9 @@ class SineLayer(nn.Module):
 
 
 class SineNetwork(nn.Module):
-    """A plain sine network: :class:`SineLayer` blocks and a linear read-out."""
+    """A plain sine network: :class:`SplitSineLayer` blocks and a linear read-out."""
 
-    def __init__(self, layers: List[SineLayer], head: nn.Linear) -> None:
+    def __init__(self, layers: List[SplitSineLayer], head: nn.Linear) -> None:
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.head = head
@@ -141,7 +141,7 @@ def to_sine_network(staf_mlp: StafMLP) -> SineNetwork:
     """
     if not isinstance(staf_mlp, StafMLP):
         raise TypeError(f"to_sine_network expects a staf_nerfstudio.StafMLP, got {type(staf_mlp).__name__}")
-    layers: List[SineLayer] = []
+    layers: List[SplitSineLayer] = []
     # readout maps the previous layer's state to its output h (identity for the network input).
     readout: Optional[Tensor] = None
     for block in staf_mlp.layers:
@@ -161,7 +161,7 @@ def to_sine_network(staf_mlp: StafMLP) -> SineNetwork:
         linear = _empty_linear(sine_w.shape[1], sine_w.shape[0], weight)
         linear.weight.copy_(sine_w)
         linear.bias.copy_(sine_b)
-        layers.append(SineLayer(linear, tau * n))
+        layers.append(SplitSineLayer(linear, tau * n))
         readout = amp
     head_w = staf_mlp.head.weight.detach() @ readout
     head = _empty_linear(head_w.shape[1], head_w.shape[0], head_w)

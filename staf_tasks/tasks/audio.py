@@ -9,10 +9,10 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
+from staf_nerfstudio.settings import FinerSettings, ModelsConfig, SirenSettings, StafSettings
 from staf_tasks.data.audio import audio_coords, load_audio, write_wav
 from staf_tasks.errors import StafUserError
 from staf_tasks.metrics import audio_psnr
-from staf_tasks.models import FinerModelConfig, ModelsConfig, SirenModelConfig, StafModelConfig
 from staf_tasks.plots import plot_waveforms
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
 from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
@@ -30,9 +30,9 @@ class AudioFitConfig(FitConfig):
     """Scale the clip so its peak is 1, as the authors do (PSNR is measured on that scale)."""
     models: ModelsConfig = field(
         default_factory=lambda: ModelsConfig(
-            staf=StafModelConfig(tau=5, first_omega=3000.0, hidden_omega=30.0),
-            siren=SirenModelConfig(first_omega=3000.0, hidden_omega=30.0),
-            finer=FinerModelConfig(first_omega=3000.0, hidden_omega=30.0),
+            staf=StafSettings(tau=5, first_omega=3000.0, hidden_omega=30.0),
+            siren=SirenSettings(first_omega=3000.0, hidden_omega=30.0),
+            finer=FinerSettings(first_omega=3000.0, hidden_omega=30.0),
         )
     )
     """Per-model settings (STAF: tau 5, omega 3000/30; SIREN and FINER: first omega 3000, SIREN's audio setting)."""

@@ -9,7 +9,7 @@ from typing import Any, Dict, Literal, Optional
 
 from torch import nn
 
-from staf_tasks.models import ModelsConfig
+from staf_nerfstudio.settings import ModelsConfig
 from staf_tasks.training import FitProblem, FitResult, TrainConfig
 
 ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]

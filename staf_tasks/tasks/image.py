@@ -12,10 +12,10 @@ from torch import nn
 
 from staf_nerfstudio.coords import grid_coords
 from staf_nerfstudio.io import write_image
+from staf_nerfstudio.settings import ModelsConfig, StafSettings
 from staf_tasks.data.image import image_to_values, load_image, resize_image, values_to_image
 from staf_tasks.errors import StafUserError
 from staf_tasks.metrics import psnr, ssim
-from staf_tasks.models import ModelsConfig, StafModelConfig
 from staf_tasks.plots import plot_side_by_side
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
 from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
@@ -31,7 +31,7 @@ class ImageFitConfig(FitConfig):
     """Composite an image with an alpha channel over white instead of refusing it."""
     models: ModelsConfig = field(
         default_factory=lambda: ModelsConfig(
-            staf=StafModelConfig(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True)
+            staf=StafSettings(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True)
         )
     )
     """Per-model settings (STAF: tau 5, omega 60/30, skip, as the authors' image preset)."""
@@ -48,7 +48,7 @@ class SuperResolutionConfig(ImageFitConfig):
     factor: int = 4
     """Downsampling factor between the full-resolution target and the training image."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafModelConfig(tau=5, first_omega=30.0, hidden_omega=30.0))
+        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=5, first_omega=30.0, hidden_omega=30.0))
     )
     """Per-model settings (STAF: tau 5, omega 30/30, no skip)."""
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=501, batch_size=256, lr=1e-3, lr_decay=0.1))
@@ -64,7 +64,7 @@ class DenoiseConfig(ImageFitConfig):
     read_noise: float = 0.2
     """... plus Gaussian noise of this standard deviation (seeded by --seed)."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafModelConfig(tau=2, first_omega=5.0, hidden_omega=5.0))
+        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=2, first_omega=5.0, hidden_omega=5.0))
     )
     """Per-model settings (STAF: tau 2, omega 5/5, no skip)."""
     train: TrainConfig = field(

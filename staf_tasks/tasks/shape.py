@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from staf_nerfstudio.settings import ModelsConfig, StafSettings
 from staf_tasks.data.shape import (
     extract_mesh,
     grid_axis,
@@ -26,7 +27,6 @@ from staf_tasks.data.shape import (
 )
 from staf_tasks.errors import StafUserError
 from staf_tasks.metrics import chamfer_distance, iou
-from staf_tasks.models import ModelsConfig, StafModelConfig
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
 from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
 
@@ -42,7 +42,7 @@ class ShapeFitConfig(FitConfig):
     chamfer_points: int = 100_000
     """Surface points sampled on each mesh for the Chamfer distance."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafModelConfig(tau=5, first_omega=30.0, hidden_omega=30.0))
+        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=5, first_omega=30.0, hidden_omega=30.0))
     )
     """Per-model settings (STAF: tau 5, omega 30/30, no skip)."""
     train: TrainConfig = field(
