@@ -378,7 +378,7 @@ class Runner:
 
     def run(self, step: Step) -> Result:
         remaining = self.deadline - time.monotonic()
-        if step.name not in self.background and remaining < 5:
+        if step.name not in self.background and remaining < 30:  # too little left to start one usefully
             return Result(step.name, "skipped", detail="overall budget spent")
         proc, log, started, ended = self.background.pop(step.name, None) or self._start(step)
         timeout = max(min(step.timeout_s - (time.monotonic() - started), remaining), 1.0)
