@@ -4,6 +4,10 @@ times. Runs are sequential ``ns-train`` / ``ns-eval`` subprocesses, CPU flags by
 
     python benchmarks/bench_nerf.py --out /tmp/nerf_bench --iters 600 --rays 512 --table nerf_results.md
     python benchmarks/bench_nerf.py --only staf --seeds 1 --flags="--pipeline.model.tau 8"   # one setting changed
+    python benchmarks/bench_nerf.py --device cuda --method-defaults --rays 4096 --iters 200   # GPU defaults
+
+``it/s`` is nerfstudio's own running average of the iteration time (its last 20 iterations, read from the run's
+tensorboard events), so it leaves out start-up and evaluation; the wall times include them.
 
 nerfstudio's own models build torchmetrics' LPIPS at construction, which downloads AlexNet weights; offline that
 fails, so for ``nerfacto`` and ``vanilla-nerf`` only, the commands run through a wrapper that replaces LPIPS by a
@@ -17,6 +21,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,21 +41,36 @@ LPIPS_STUB = (
 )
 
 
-def variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
-    """(label, ns-train arguments, needs the LPIPS stub) per run."""
+def variants(
+    iters: int, rays: int, device: str = "cpu", method_defaults: bool = False
+) -> List[Tuple[str, List[str], bool]]:
+    """(label, ns-train arguments, needs the LPIPS stub) per run.
+
+    ``method_defaults``: each method keeps its own field size and sample counts (its GPU defaults); only the scene
+    (near/far planes, white background, uniform initial sampler), the budget with its proposal schedules and the rays
+    are set. nerfacto's mixed precision is turned off on the CPU only.
+    """
     common = (
-        f"--machine.device-type cpu --vis tensorboard --max-num-iterations {iters} --steps-per-save {iters} "
+        f"--machine.device-type {device} --vis tensorboard --max-num-iterations {iters} --steps-per-save {iters} "
         f"--steps-per-eval-batch {iters + 1} --steps-per-eval-image {iters + 1} "
         f"--steps-per-eval-all-images {iters + 1} "
         f"--pipeline.datamanager.train-num-rays-per-batch {rays} --logging.local-writer.enable False"
     )
-    proposal = (
+    scene = (
         "--pipeline.model.near-plane 2 --pipeline.model.far-plane 6 --pipeline.model.background-color white "
-        "--pipeline.model.proposal-initial-sampler uniform --pipeline.model.num-proposal-samples-per-ray 64 32 "
-        f"--pipeline.model.num-nerf-samples-per-ray 32 --pipeline.model.proposal-warmup {max(iters // 2, 1)} "
+        "--pipeline.model.proposal-initial-sampler uniform"
+    )
+    samples = "--pipeline.model.num-proposal-samples-per-ray 64 32 --pipeline.model.num-nerf-samples-per-ray 32"
+    schedule = (
+        f"--pipeline.model.proposal-warmup {max(iters // 2, 1)} "
         f"--pipeline.model.proposal-weights-anneal-max-num-iters {max(iters // 4, 1)}"
     )
     staf_small = "--pipeline.model.hidden-dim 64 --pipeline.model.num-layers 2"
+    vanilla_samples = "--pipeline.model.num-coarse-samples 32 --pipeline.model.num-importance-samples 64"
+    if method_defaults:
+        samples = staf_small = vanilla_samples = ""
+    proposal = f"{scene} {samples} {schedule}"
+    nerfacto_precision = "--mixed-precision False" if device == "cpu" or not method_defaults else ""
     runs = [
         ("staf", f"staf {common} {proposal} {staf_small}", False),
         (
@@ -63,21 +83,19 @@ def variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
         ("staf-hash", f"staf-hash {common} {proposal}", False),
         (
             "nerfacto",
-            f"nerfacto {common} {proposal} --mixed-precision False --pipeline.model.camera-optimizer.mode off",
+            f"nerfacto {common} {proposal} {nerfacto_precision} --pipeline.model.camera-optimizer.mode off",
             True,
         ),
-        (
-            "vanilla-nerf",
-            f"vanilla-nerf {common} --pipeline.model.num-coarse-samples 32 --pipeline.model.num-importance-samples 64",
-            True,
-        ),
+        ("vanilla-nerf", f"vanilla-nerf {common} {vanilla_samples}", True),
     ]
     return [(label, shlex.split(args), stub) for label, args, stub in runs]
 
 
-def extra_variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
+def extra_variants(
+    iters: int, rays: int, device: str = "cpu", method_defaults: bool = False
+) -> List[Tuple[str, List[str], bool]]:
     """Sensitivity runs of the comparison fields (run only when named in ``--only``)."""
-    base = {label: args for label, args, _ in variants(iters, rays)}
+    base = {label: args for label, args, _ in variants(iters, rays, device, method_defaults)}
     lr = ["--optimizers.fields.optimizer.lr", "1e-3", "--optimizers.proposal-networks.optimizer.lr", "1e-3"]
     return [
         ("staf (siren field, lr 1e-3)", base["staf (siren field)"] + lr, False),
@@ -103,9 +121,38 @@ def extra_variants(iters: int, rays: int) -> List[Tuple[str, List[str], bool]]:
     ]
 
 
+def tool_path(tool: str) -> str:
+    """A console script beside this interpreter, else on ``PATH`` (wheels installed with ``pip --target``)."""
+    beside = Path(sys.executable).parent / tool
+    found = str(beside) if beside.exists() else shutil.which(tool)
+    if found is None:
+        raise SystemExit(f"{tool}: not beside {sys.executable} nor on PATH; install nerfstudio and this package")
+    return found
+
+
+def train_rates(run_dir: Path) -> Dict[str, float]:
+    """it/s and rays/s (nerfstudio's running averages at the last logged step) and the peak GPU memory (MiB) from
+    the run's tensorboard events; NaN where absent."""
+    rates = {"it_per_s": float("nan"), "rays_per_s": float("nan"), "gpu_mem_mib": float("nan")}
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return rates
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = events.Tags().get("scalars", [])
+    if "Train Iter (time)" in tags:
+        rates["it_per_s"] = 1.0 / max(events.Scalars("Train Iter (time)")[-1].value, 1e-9)
+    if "Train Rays / Sec" in tags:
+        rates["rays_per_s"] = events.Scalars("Train Rays / Sec")[-1].value
+    if "GPU Memory (MB)" in tags:
+        rates["gpu_mem_mib"] = max(e.value for e in events.Scalars("GPU Memory (MB)"))
+    return rates
+
+
 def _command(tool: str, args: List[str], stub: bool) -> List[str]:
     if not stub:
-        return [str(Path(sys.executable).parent / tool), *args]
+        return [tool_path(tool), *args]
     module = {"ns-train": "train", "ns-eval": "eval"}[tool]
     return [sys.executable, "-c", LPIPS_STUB.replace("{module}", module), tool, *args]
 
@@ -117,6 +164,12 @@ def main() -> None:
     parser.add_argument("--rays", type=int, default=512)
     parser.add_argument("--res", type=int, default=100)
     parser.add_argument("--views", type=int, nargs=3, default=[60, 5, 5])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="--machine.device-type of every run")
+    parser.add_argument(
+        "--method-defaults",
+        action="store_true",
+        help="each method's own field size, sample counts and precision (its GPU defaults) instead of CPU-scale ones",
+    )
     parser.add_argument("--only", nargs="*", default=None, help="labels to run (default: all)")
     parser.add_argument(
         "--seeds",
@@ -137,15 +190,15 @@ def main() -> None:
     scene = args.out / "scene"
     if not (scene / "transforms_test.json").exists():
         subprocess.run(
-            [str(Path(sys.executable).parent / "staf-make-scene"), str(scene), "--res", str(args.res), "--views",
+            [tool_path("staf-make-scene"), str(scene), "--res", str(args.res), "--views",
              *map(str, args.views)], check=True,
         )  # fmt: skip
     results_path = args.out / "results.json"
     results: Dict[str, Dict] = json.loads(results_path.read_text()) if results_path.exists() else {}
-    extras = extra_variants(args.iters, args.rays)
+    extras = extra_variants(args.iters, args.rays, args.device, args.method_defaults)
     chosen = [
         (label, train_args, stub)
-        for label, train_args, stub in variants(args.iters, args.rays) + extras
+        for label, train_args, stub in variants(args.iters, args.rays, args.device, args.method_defaults) + extras
         if (label in args.only if args.only else not any(label == e[0] for e in extras))
     ]
     if args.flags:
@@ -171,30 +224,41 @@ def main() -> None:
         eval_json = config.parent / "eval.json"
         env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1") if stub else dict(os.environ)
         eval_args = ["--load-config", str(config), "--output-path", str(eval_json)]
+        start = time.perf_counter()
         subprocess.run(_command("ns-eval", eval_args, stub), check=True, env=env, stdout=subprocess.DEVNULL)
+        eval_wall = time.perf_counter() - start
         metrics = json.loads(eval_json.read_text())["results"]
         results[label] = {
             "psnr": metrics["psnr"],
             "ssim": metrics.get("ssim", metrics.get("fine_ssim", float("nan"))),
             "train_wall_s": wall,
+            "eval_wall_s": eval_wall,
+            **train_rates(config.parent),
+            "iters": args.iters,
+            "rays": args.rays,
+            "device": args.device,
             "command": shlex.join(["ns-train", *train_args, *data_args, *dataparser]),
             "config": str(config),
             "stub": stub,
             "method": method,
             "seed": seed,
         }
-        print(f"   psnr {metrics['psnr']:.2f} train wall {wall:.0f} s", flush=True)
+        rate = results[label]["it_per_s"]
+        print(f"   psnr {metrics['psnr']:.2f}, {rate:.2f} it/s, train wall {wall:.0f} s", flush=True)
         results_path.write_text(json.dumps(results, indent=2))
 
     lines = [
         f"Scene: `staf-make-scene --res {args.res} --views {' '.join(map(str, args.views))}`; {args.iters} iterations, "
-        f"{args.rays} rays/batch, CPU; test-view PSNR/SSIM from `ns-eval` ({args.views[2]} test views).",
+        f"{args.rays} rays/batch, {args.device.upper()}"
+        f"{' (method defaults)' if args.method_defaults else ''}; test-view PSNR/SSIM from `ns-eval` "
+        f"({args.views[2]} test views).",
         "",
-        "| method | test PSNR (dB) | SSIM | train wall time (s) |",
-        "|---|---|---|---|",
+        "| method | test PSNR (dB) | SSIM | it/s | train wall time (s) |",
+        "|---|---|---|---|---|",
     ]
     for label, r in results.items():
-        lines.append(f"| {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['train_wall_s']:.0f} |")
+        rate = r.get("it_per_s", float("nan"))
+        lines.append(f"| {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {rate:.2f} | {r['train_wall_s']:.0f} |")
     lines += seed_summary(results)
     lines += ["", "Commands:", ""] + [f"- {label}: `{r['command']}`" for label, r in results.items()]
     table = "\n".join(lines)
