@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -11,7 +12,7 @@ import torch
 from torch import nn
 
 from staf_tasks.data.image import grid_coords, image_to_values, load_image, resize_image, values_to_image
-from staf_tasks.errors import StafUserError
+from staf_tasks.errors import StafUserError, StafWarning
 from staf_tasks.io import write_image
 from staf_tasks.metrics import psnr, ssim
 from staf_tasks.models import ModelsConfig, StafModelConfig
@@ -25,7 +26,11 @@ class ImageFitConfig(FitConfig):
     """Fit an image (default: scikit-image's astronaut) with the authors' image preset."""
 
     size: Optional[Tuple[int, int]] = None
-    """Resize the image to (height, width) before fitting; unset keeps its size."""
+    """Resize the image to WIDTH HEIGHT pixels before fitting (every command takes sizes as width, then height);
+    unset keeps its size. A size of another aspect ratio stretches the image, with a warning."""
+    max_side: Optional[int] = None
+    """Shrink the image so that its longer side is at most this many pixels, keeping its aspect ratio (the quick
+    presets: 256); ignored when --size is given."""
     composite_alpha: bool = False
     """Composite an image with an alpha channel over white instead of refusing it."""
     models: ModelsConfig = field(
@@ -93,7 +98,20 @@ class ImageTask(Task):
     config_cls = ImageFitConfig
 
     def load(self, cfg: ImageFitConfig) -> np.ndarray:
-        return load_image(cfg.data, size=cfg.size, composite_alpha=cfg.composite_alpha)
+        image = load_image(cfg.data, composite_alpha=cfg.composite_alpha)
+        height, width = image.shape[:2]
+        if cfg.size is not None:
+            new_width, new_height = cfg.size
+            if abs(new_width / new_height - width / height) > 0.01 * width / height:
+                warnings.warn(StafWarning(
+                    f"--size {new_width} {new_height} stretches the {width}x{height} image (another aspect ratio); "
+                    f"use --max-side {max(new_width, new_height)} to keep its shape"), stacklevel=2)
+        elif cfg.max_side is not None and max(height, width) > cfg.max_side:
+            shrink = cfg.max_side / max(height, width)
+            new_width, new_height = max(2, round(width * shrink)), max(2, round(height * shrink))
+        else:
+            return image
+        return resize_image(image, (new_height, new_width))
 
     def prepare(self, cfg: ImageFitConfig) -> Prepared:
         target = self.load(cfg)
