@@ -175,6 +175,7 @@ staf-bench options (before or after the task's own flags, which apply to every m
   --resume             finish the sweep in OUTPUT_DIR/bench-TASK/: keep the (model, seed) runs that finished with
                        the same settings, continue interrupted ones (an existing folder is refused without --resume
                        or --overwrite)
+  --overwrite          replace the sweep in OUTPUT_DIR/bench-TASK/ (every run is trained again)
 Writes OUTPUT_DIR/bench-TASK/: table.md, results.json, curves.png, reconstructions.png and one run folder per
 model and seed."""
 
