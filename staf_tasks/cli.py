@@ -42,8 +42,8 @@ def _guard(main: Callable[[List[str]], int]) -> Callable[[Optional[Sequence[str]
         except OSError as err:
             if err.errno not in _USER_ERRNOS:
                 raise
-            print(f"error: cannot write {err.filename or 'a file'} ({err.strerror}); check the path and its "
-                  "permissions, or choose another output folder", file=sys.stderr)
+            print(f"error: {err.filename or 'a file'}: {err.strerror}; check the path and its permissions, or choose "
+                  "another path", file=sys.stderr)
             raise SystemExit(2) from None
         except KeyboardInterrupt:
             print("interrupted; the run folder keeps its last checkpoint (continue with --resume)", file=sys.stderr)

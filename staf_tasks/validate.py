@@ -41,6 +41,7 @@ NUMBER_RULES: List[Tuple[str, Callable[[Any], bool], str]] = [
     ("train.eval_every", _at_least(1), "at least 1"),
     ("train.checkpoint_every", _at_least(1), "at least 1"),
     ("train.eval_chunk", _at_least(1), "at least 1"),
+    ("train.device", lambda v: v in ("auto", "cpu", "cuda") or str(v).startswith("cuda:"), "auto, cpu or cuda"),
     ("hidden_features", _at_least(1), "at least 1"),
     ("hidden_layers", _at_least(0), "0 or more"),
     ("seed", _at_least(0), "0 or more"),

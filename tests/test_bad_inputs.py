@@ -71,6 +71,10 @@ ROWS = [
      ["--train.lr must be a positive number"]),
     ("lr-nan", "staf-fit image --data {d}/tiny.png --train.lr nan --output-dir {o}", "error", ["--train.lr"]),
     ("size-too-small", "staf-fit image --data {d}/tiny.png --size 1 4 --output-dir {o}", "error", ["--size"]),
+    ("sr-factor-too-big", "staf-fit sr --data {d}/tiny.png --factor 8 --output-dir {o}", "error",
+     ["--factor 8", "lower --factor"]),
+    ("device-unknown", "staf-fit image --data {d}/tiny.png --train.device tpu --output-dir {o}", "error",
+     ["--train.device", "cpu"]),
     ("seeds-not-a-number", "staf-bench image --seeds x --output-dir {o}", "error", ["--seeds"]),
     ("diverging-run-leaves-no-folder", "staf-fit image --data {d}/tiny.png " + TINY +
      " --train.lr 1e30 --train.epochs 3 --output-dir {o} --name diverged", "error", ["diverged", "--train.lr"]),
@@ -89,6 +93,7 @@ ROWS = [
     ("render-resolution-0", "staf-render {shp} --resolution 0", "error", ["--resolution"]),
     ("render-not-a-run", "staf-render {d}", "error", ["not a run folder"]),
     ("activations-not-a-run", "staf-activations {d}", "error", ["not a run folder"]),
+    ("activations-not-staf", "staf-activations {sir}", "error", ["--model staf"]),
     # Data files.
     ("image-missing", "staf-fit image --data {d}/missing.png --output-dir {o}", "error", ["not found"]),
     ("image-1x1", "staf-fit image --data {d}/one.png --output-dir {o}", "error", ["1x1", "2x2"]),
@@ -96,6 +101,7 @@ ROWS = [
     ("image-text-file", "staf-fit image --data {d}/text.png --output-dir {o}", "error", ["not an image"]),
     ("image-alpha", "staf-fit image --data {d}/rgba.png --output-dir {o}", "error", [" --composite-alpha"]),
     ("image-folder", "staf-fit image --data {d} --output-dir {o}", "error", ["folder"]),
+    ("audio-folder", "staf-fit audio --data {d} --output-dir {o}", "error", ["folder"]),
     ("audio-empty", "staf-fit audio --data {d}/empty.wav --output-dir {o}", "error", ["empty"]),
     ("audio-no-frames", "staf-fit audio --data {d}/noframes.wav --output-dir {o}", "error", ["no samples"]),
     ("audio-broken", "staf-fit audio --data {d}/broken.wav --output-dir {o}", "error", ["broken_converted.wav"]),
@@ -113,6 +119,7 @@ ROWS = [
     ("flag-wrong-type", "staf-fit image --train.epochs many --output-dir {o}", "error", ["many", "--help"]),
     ("bench-unknown-model", "staf-bench image --models staf,resnet --output-dir {o}", "error", ["resnet"]),
     ("config-missing", "staf-fit image --config {d}/none.yaml --output-dir {o}", "error", ["not found"]),
+    ("config-is-folder", "staf-fit image --config {d} --output-dir {o}", "error", ["Is a directory"]),
     ("config-unknown-key", "staf-fit image --config {d}/bad.yaml --output-dir {o}", "error", ["unknown config key"]),
     ("theory-help", "staf-theory --help", "quiet", []),
     # Accepted, with a warning that names what happened.
@@ -166,7 +173,7 @@ def _env(extra=None):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """Data files and three tiny trained runs (image, audio, shape), made by one subprocess."""
+    """Data files and four tiny trained runs (image, audio, shape; a SIREN image run), made by one subprocess."""
     root = tmp_path_factory.mktemp("bad_inputs")
     d, o, s = root / "data", root / "out", tmp_path_factory.mktemp("scratch")
     d.mkdir()
@@ -174,7 +181,7 @@ def world(tmp_path_factory):
     _write_data(d)
     (o / "bench-image").mkdir()
     (o / "bench-image" / "table.md").write_text("hours of results\n")
-    places = {"d": d, "o": o, "s": s, "img": o / "img", "aud": o / "aud", "shp": o / "shp"}
+    places = {"d": d, "o": o, "s": s, "img": o / "img", "aud": o / "aud", "shp": o / "shp", "sir": o / "sir"}
     train = [
         {"id": "img", "argv": ["staf-fit", "image", "--data", str(d / "tiny.png"), "--size", "5", "4",
                                *TINY.split(), "--train.epochs", "2", "--output-dir", str(o), "--name", "img"]},
@@ -182,6 +189,8 @@ def world(tmp_path_factory):
                                "--train.epochs", "2", "--output-dir", str(o), "--name", "aud"]},
         {"id": "shp", "argv": ["staf-fit", "shape", "--data", "sphere", "--resolution", "8", "--chamfer-points", "100",
                                *TINY.split(), "--train.epochs", "2", "--output-dir", str(o), "--name", "shp"]},
+        {"id": "sir", "argv": ["staf-fit", "image", "--data", str(d / "tiny.png"), "--model", "siren", *TINY.split(),
+                               "--train.epochs", "1", "--output-dir", str(o), "--name", "sir"]},
     ]
     done = run_rows(train, root, env=_env())
     for row in train:

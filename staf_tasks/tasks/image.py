@@ -178,7 +178,8 @@ class SuperResolutionTask(ImageTask):
         target = self.load(cfg)
         height, width = target.shape[:2]
         if cfg.factor < 1 or height // cfg.factor < 2 or width // cfg.factor < 2:
-            raise StafUserError(f"--factor {cfg.factor} leaves less than 2x2 pixels of a {width}x{height} image")
+            raise StafUserError(f"--factor {cfg.factor} leaves less than 2x2 pixels of a {width}x{height} image; "
+                              "lower --factor or give a larger image")
         low = resize_image(target, (height // cfg.factor, width // cfg.factor))
         bicubic = resize_image(low, (height, width))
         problem = FitProblem(
