@@ -16,22 +16,30 @@ from typing import Any, Iterator
 
 import numpy as np
 
+TEMP_MARK = ".tmp-"
+"""Marks the temporary files :func:`atomic_path` writes: ``.NAME.tmp-XXXXXXXX.SUFFIX`` beside the target."""
+
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
-    """Yields a temporary path in the same folder; on success it replaces ``path`` (never a half-written file)."""
+    """Yields a temporary path in the same folder; on success it replaces ``path`` (never a half-written file).
+
+    The temporary file is flushed to disk (fsync) before the rename and the folder after it, so a crash or power
+    loss leaves either the old file or the new one. On an exception the temporary file is removed; one left by a
+    killed process is removed by :func:`remove_stale_temp_files` when the folder is next used.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}{TEMP_MARK}", suffix=path.suffix)
     os.close(fd)
     try:
         yield Path(tmp)
-        with open(tmp, "rb+") as handle:  # the data reaches the disk before the rename makes it visible
-            os.fsync(handle.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give outputs the usual permissions
+        _fsync(tmp)  # the data reaches the disk before the rename makes it visible
         os.replace(tmp, path)
+        _fsync(path.parent)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -49,6 +57,31 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: to_plain(v) for k, v in obj.items()}
     return obj
+
+
+def _fsync(path: Path | str) -> None:
+    """Flushes a file, or a folder's entries, to disk (folders cannot be opened on Windows: skipped there)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temp_files(folder: Path | str) -> list[Path]:
+    """Deletes the temporary files a killed writer left in ``folder`` (``.NAME.tmp-*``, and ``.checkpoint.*.pt``
+    from versions before the mark); returns them. Call it only when no other process writes into ``folder``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if p.is_file() and p.name.startswith(".")
+             and (TEMP_MARK in p.name or (p.name.startswith(".checkpoint.") and p.suffix == ".pt"))]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def write_json(path: Path | str, data: Any) -> Path:

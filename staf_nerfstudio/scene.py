@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -188,7 +189,16 @@ def make_scene(
         raise ValueError(f"--res must be at least 4 pixels, got {res}")
     if len(views) != 3 or min(views) < 1:
         raise ValueError(f"--views needs three positive counts (train val test), got {list(views)}")
+    if supersample < 1:
+        raise ValueError(f"--supersample must be at least 1, got {supersample}")
     out = Path(out)
+    for existing in (out, *out.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                raise ValueError(f"{existing} is a file, not a folder; give another output folder")
+            if not os.access(existing, os.W_OK | os.X_OK):
+                raise ValueError(f"cannot write in {existing} (permission denied); give another output folder")
+            break
     written: Dict[str, List[Path]] = {}
     for split, count in zip(("train", "val", "test"), views):
         frames, paths = [], []
@@ -213,9 +223,16 @@ def make_scene(
     return written
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """Errors in one line (problem and where to look), exit 2, as the other staf commands."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
 def entrypoint(argv: Sequence[str] | None = None) -> None:
     """``staf-make-scene OUT [--res 64] [--views 40 5 5]``."""
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="staf-make-scene",
         description="Write a deterministic synthetic NeRF scene in Blender format (RGBA PNGs + transforms_*.json).",
     )
@@ -228,7 +245,7 @@ def entrypoint(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         make_scene(args.out, args.res, args.views, args.supersample, progress=True)
-    except ValueError as err:
+    except (ValueError, OSError) as err:  # bad settings, or a folder the file system refuses
         parser.error(str(err))
     print(f"train with: ns-train staf --data {args.out} blender-data")
 

@@ -31,7 +31,8 @@ def plot_activations(path: Path | str, net: StafMLP, init_net: Optional[StafMLP]
     """One panel per layer: the learned ``sigma(z)`` (solid) and, if given, the initial one (dashed), over the range
     the layer's pre-activations actually cover; a shaded band marks that range within a wider window."""
     if not isinstance(net, StafMLP):
-        raise StafUserError("only STAF networks have trainable activations to plot (this run used another model)")
+        raise StafUserError("only STAF networks have trainable activations to plot (this run used another model); "
+                            "give a run trained with --model staf")
     plt = pyplot()
     ranges = preactivation_ranges(net)
     n = len(net.layers)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import statistics
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from staf_tasks.errors import StafUserError
 from staf_tasks.models import MODEL_NAMES
 from staf_tasks.plots import plot_curves
 from staf_tasks.tasks import FitConfig, Task
+from staf_tasks.validate import check_fit_config, check_output_folder, check_resume
 
 
 def parse_models(text: str) -> List[str]:
@@ -33,25 +35,71 @@ def _mean_spread(values: List[float]) -> tuple:
     return statistics.fmean(finite), (statistics.stdev(finite) if len(finite) > 1 else 0.0)
 
 
-def run_bench(task: Task, base: FitConfig, models: List[str], seeds: int) -> Dict:
-    """Fits every model with seeds ``base.seed .. base.seed + seeds - 1``; returns the results dict it writes."""
-    from staf_tasks.runner import run_task
+def run_config(base: FitConfig, bench_dir: Path, model: str, seed: int, resume: Optional[Path] = None) -> FitConfig:
+    """The config of one (model, seed) run of a sweep: its folder is ``bench_dir/MODEL-seedSEED``."""
+    return dataclasses.replace(base, model=model, seed=seed, output_dir=bench_dir, name=f"{model}-seed{seed}",
+                               overwrite=resume is None, resume=resume, config=None)
+
+
+def plan_runs(task: Task, base: FitConfig, bench_dir: Path, models: List[str], seeds: int,
+              resume: bool) -> Dict[Tuple[str, int], str]:
+    """Which (model, seed) runs a sweep still has to do, checked before anything is written.
+
+    Returns ``{(model, seed): "done" | "resume" | "run"}``: ``done`` runs (finished with the sweep's settings) are
+    reused, ``resume`` runs continue from their checkpoint, ``run`` runs start afresh. An existing ``bench_dir`` is
+    refused unless ``resume`` or ``base.overwrite``; with ``resume``, a run folder trained with other settings is
+    refused (see :func:`staf_tasks.validate.check_resume`).
+    """
+    from staf_tasks.runner import CONFIG_NAME, METRICS_NAME, checkpoint_epoch, load_run_config
+    from staf_tasks.training import CHECKPOINT_NAME
 
     if seeds < 1:
         raise StafUserError(f"--seeds must be >= 1, got {seeds}")
+    check_fit_config(base)
+    check_output_folder(bench_dir)
+    if resume and base.overwrite:
+        raise StafUserError("staf-bench: pass --resume (keep finished runs) or --overwrite (replace them), not both")
+    if resume and not bench_dir.is_dir():
+        raise StafUserError(f"staf-bench --resume: {bench_dir} does not exist; start the sweep without --resume")
+    if not resume and not base.overwrite and bench_dir.is_dir() and any(bench_dir.iterdir()):
+        raise StafUserError(f"{bench_dir} already holds a sweep's results; pass --resume to finish it (finished runs "
+                            "are kept), --overwrite to replace it, or --name for a new folder")
+    plan = {}
+    for model in models:
+        for seed in range(base.seed, base.seed + seeds):
+            run_dir = bench_dir / f"{model}-seed{seed}"
+            state = "run"
+            if resume and (run_dir / CHECKPOINT_NAME).exists() and (run_dir / CONFIG_NAME).exists():
+                _, saved = load_run_config(run_dir)
+                done = checkpoint_epoch(run_dir)
+                check_resume(run_dir, saved, run_config(base, bench_dir, model, seed, run_dir), done)
+                state = "done" if (run_dir / METRICS_NAME).exists() and done == base.train.epochs else "resume"
+            plan[(model, seed)] = state
+    return plan
+
+
+def run_bench(task: Task, base: FitConfig, models: List[str], seeds: int, resume: bool = False) -> Dict:
+    """Fits every model with seeds ``base.seed .. base.seed + seeds - 1``; returns the results dict it writes.
+
+    With ``resume``, finished (model, seed) runs in the sweep's folder are kept and interrupted ones continued.
+    """
+    from staf_tasks.runner import METRICS_NAME, run_task
+
     bench_dir = Path(base.output_dir) / (base.name or f"bench-{task.name}")
+    plan = plan_runs(task, base, bench_dir, models, seeds, resume)
     primary = task.primary_metric
     rows, curves, bands, previews = [], {}, {}, {}
     for model in models:
         finals, bests, times, histories, params = [], [], [], [], None
         extra: Dict[str, List[float]] = {}
         for k in range(seeds):
-            cfg = dataclasses.replace(
-                base, model=model, seed=base.seed + k, output_dir=bench_dir, name=f"{model}-seed{base.seed + k}",
-                overwrite=True, resume=None, config=None,
-            )
-            summary = run_task(task.name, cfg)
-            m = summary.metrics
+            seed = base.seed + k
+            run_dir = bench_dir / f"{model}-seed{seed}"
+            if plan[(model, seed)] == "done":
+                m = json.loads((run_dir / METRICS_NAME).read_text())
+            else:
+                cfg = run_config(base, bench_dir, model, seed, run_dir if plan[(model, seed)] == "resume" else None)
+                m = run_task(task.name, cfg).metrics
             params = m["parameters"]
             finals.append(m["final"][primary])
             bests.append(m["best_during_training"].get(primary, math.nan))
@@ -61,7 +109,7 @@ def run_bench(task: Task, base: FitConfig, models: List[str], seeds: int) -> Dic
                 if key != primary and isinstance(value, (int, float)):
                     extra.setdefault(key, []).append(float(value))
             if k == 0:
-                previews[model] = summary.run_dir / task.preview_file
+                previews[model] = run_dir / task.preview_file
         mean, spread = _mean_spread(finals)
         best_mean, _ = _mean_spread(bests)
         row = {"model": model, f"{primary}_mean": mean, f"{primary}_std": spread, f"best_{primary}_during_training":

@@ -5,23 +5,45 @@ User errors (a missing file, a bad option) print one line and exit with status 2
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import io
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import tyro
 
-from staf_tasks.errors import StafUserError
+from staf_tasks.errors import StafUserError, StafWarning
+
+#: errno values that mean the file system refused a write the user asked for (not a bug): one line, exit 2.
+_USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
+                errno.EDQUOT, errno.ENAMETOOLONG}
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings in one line: ``warning: MESSAGE`` (ours, :class:`StafWarning`) or ``warning (Category): MESSAGE``."""
+    label = "warning" if issubclass(category, StafWarning) else f"warning ({category.__name__})"
+    print(f"{label}: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 def _guard(main: Callable[[List[str]], int]) -> Callable[[Optional[Sequence[str]]], None]:
     def entry(argv: Optional[Sequence[str]] = None) -> None:
         args = list(sys.argv[1:] if argv is None else argv)
         try:
-            code = main(args)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                code = main(args)
         except StafUserError as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
+            raise SystemExit(2) from None
+        except OSError as err:
+            if err.errno not in _USER_ERRNOS:
+                raise
+            print(f"error: {err.filename or 'a file'}: {err.strerror}; check the path and its permissions, or choose "
+                  "another path", file=sys.stderr)
             raise SystemExit(2) from None
         except KeyboardInterrupt:
             print("interrupted; the run folder keeps its last checkpoint (continue with --resume)", file=sys.stderr)
@@ -49,6 +71,25 @@ def _option_value(args: List[str], name: str, remove: bool = False) -> Optional[
     return None
 
 
+def _cli(cls, args: List[str], prog: str, **kwargs):
+    """``tyro.cli`` whose parse errors (an unknown flag or choice, a value of the wrong type) become one line."""
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(captured):
+            return tyro.cli(cls, args=args, prog=prog, **kwargs)
+    except SystemExit as exit_:
+        if exit_.code in (0, None):
+            raise
+        lines = [line.strip(" │╭╮╰╯") for line in captured.getvalue().splitlines()]
+        message = []
+        for line in lines[1:]:
+            if not line or set(line) <= set("─"):
+                break
+            message.append(line)
+        text = " ".join(" ".join(message).split()) or "cannot parse the options"
+        raise StafUserError(f"{text.rstrip('.')}; see `{prog} --help`") from None
+
+
 def _task_usage(command: str, extra: str = "") -> str:
     from staf_tasks.tasks import TASKS
 
@@ -73,8 +114,7 @@ def _parse_task_config(command: str, args: List[str]):
     preset = _option_value(rest, "--config")
     resume = _option_value(rest, "--resume")
     default = config_with_preset(task, Path(preset) if preset else None, Path(resume) if resume else None)
-    cfg = tyro.cli(task.config_cls, args=rest, default=default, prog=f"{command} {task.name}",
-                   description=task.config_cls.__doc__)
+    cfg = _cli(task.config_cls, rest, f"{command} {task.name}", default=default, description=task.config_cls.__doc__)
     return task, cfg
 
 
@@ -101,7 +141,7 @@ class RenderConfig:
     scale: Optional[float] = None
     """Images: multiply the fitted resolution by this factor (e.g. 2.0)."""
     size: Optional[Tuple[int, int]] = None
-    """Images: an explicit WIDTH HEIGHT."""
+    """Images: an explicit WIDTH HEIGHT in pixels (every command takes sizes as width, then height)."""
     samplerate: Optional[int] = None
     """Audio: the sample rate to render at (the clip keeps its duration)."""
     resolution: Optional[int] = None
@@ -111,14 +151,15 @@ class RenderConfig:
 
 
 def _render_main(args: List[str]) -> int:
-    from staf_tasks.runner import load_run
+    from staf_tasks.runner import load_run, load_run_config
     from staf_tasks.tasks import RenderRequest
+    from staf_tasks.validate import check_render_request
 
-    cfg = tyro.cli(RenderConfig, args=args, prog="staf-render")
-    if cfg.scale is not None and cfg.scale <= 0:
-        raise StafUserError(f"--scale must be positive, got {cfg.scale}")
-    task, run_cfg, model, info = load_run(cfg.run_dir)
+    cfg = _cli(RenderConfig, args, "staf-render")
     request = RenderRequest(cfg.scale, cfg.size, cfg.samplerate, cfg.resolution, cfg.output)
+    task_name, _ = load_run_config(cfg.run_dir)
+    check_render_request(task_name, request, cfg.run_dir)
+    task, run_cfg, model, info = load_run(cfg.run_dir)
     path = task.render(run_cfg, model, Path(cfg.run_dir), request, info)
     print(f"wrote {path}")
     return 0
@@ -131,6 +172,10 @@ BENCH_USAGE = """
 staf-bench options (before or after the task's own flags, which apply to every model):
   --models M1,M2,...   models to compare (default: staf,siren,wire,finer,gauss,relu-pe)
   --seeds N            seeds per model: --seed, --seed+1, ... (default: 1)
+  --resume             finish the sweep in OUTPUT_DIR/bench-TASK/: keep the (model, seed) runs that finished with
+                       the same settings, continue interrupted ones (an existing folder is refused without --resume
+                       or --overwrite)
+  --overwrite          replace the sweep in OUTPUT_DIR/bench-TASK/ (every run is trained again)
 Writes OUTPUT_DIR/bench-TASK/: table.md, results.json, curves.png, reconstructions.png and one run folder per
 model and seed."""
 
@@ -144,13 +189,15 @@ def _bench_main(args: List[str]) -> int:
         return 0 if args else 2
     args = list(args)
     models = parse_models(_option_value(args, "--models", remove=True) or ",".join(MODEL_NAMES))
+    resume = "--resume" in args
+    args = [a for a in args if a != "--resume"]
     seeds_text = _option_value(args, "--seeds", remove=True) or "1"
     if not seeds_text.isdigit():
-        raise StafUserError(f"--seeds must be a positive integer, got {seeds_text!r}")
+        raise StafUserError(f"--seeds must be a positive integer, got {seeds_text!r}; e.g. --seeds 3")
     if "-h" in args or "--help" in args:
         print(BENCH_USAGE.strip() + "\n")
     task, cfg = _parse_task_config("staf-bench", args)
-    results = run_bench(task, cfg, models, int(seeds_text))
+    results = run_bench(task, cfg, models, int(seeds_text), resume=resume)
     print(format_table(results["rows"], results["metric"], task.name, results["seeds"]))
     print(f"wrote {results['output_dir']}/ (table.md, results.json, curves.png, reconstructions.png)")
     return 0
@@ -173,7 +220,7 @@ def _activations_main(args: List[str]) -> int:
     from staf_tasks.activation_plot import plot_activations
     from staf_tasks.runner import load_run, make_model
 
-    cfg = tyro.cli(ActivationsConfig, args=args, prog="staf-activations")
+    cfg = _cli(ActivationsConfig, args, "staf-activations")
     _, run_cfg, model, _ = load_run(cfg.run_dir)
     init = make_model(run_cfg, model.in_features, model.out_features) if run_cfg.model == "staf" else None
     path = plot_activations(cfg.output or Path(cfg.run_dir) / "activations.png", model, init)

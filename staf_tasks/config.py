@@ -59,7 +59,7 @@ def apply_overrides(config: T, overrides: Dict[str, Any], prefix: str = "") -> T
 def load_yaml(path: Path | str) -> Dict[str, Any]:
     path = Path(path)
     if not path.exists():
-        raise StafUserError(f"config file not found: {path}")
+        raise StafUserError(f"config file not found: {path}; check the path (the presets are in configs/)")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:

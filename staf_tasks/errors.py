@@ -3,3 +3,8 @@
 
 class StafUserError(Exception):
     """A problem with the user's input; the CLI prints its message in one line and exits 2."""
+
+
+class StafWarning(UserWarning):
+    """An input that is accepted but not as given (a truncated file, a stretched image); the commands print it in
+    one line starting with ``warning:``."""

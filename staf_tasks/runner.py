@@ -13,13 +13,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from staf_nerfstudio.io import write_json
+from staf_nerfstudio.io import remove_stale_temp_files, write_json
 from staf_tasks.config import apply_overrides, load_yaml, save_config, to_plain
 from staf_tasks.errors import StafUserError
 from staf_tasks.models import build_model, count_parameters
 from staf_tasks.plots import plot_curves
 from staf_tasks.tasks import FitConfig, Task, get_task
 from staf_tasks.training import CHECKPOINT_NAME, FitResult, fit
+from staf_tasks.validate import (
+    check_fit_config,
+    check_output_folder,
+    check_resume,
+    check_resumed_task,
+)
 
 CONFIG_NAME = "config.yml"
 METRICS_NAME = "metrics.json"
@@ -50,28 +56,63 @@ class RunSummary:
     result: FitResult
 
 
-def run_task(task_name: str, cfg: FitConfig) -> RunSummary:
-    """Fits ``cfg.model`` to the task's signal and writes everything into the run folder."""
-    task = get_task(task_name)
+def checkpoint_epoch(run_dir: Path) -> int:
+    """The epoch the run folder's checkpoint holds (a damaged checkpoint is a user error naming the fix)."""
+    path = Path(run_dir) / CHECKPOINT_NAME
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])
+    except Exception as err:  # torch raises many types for a damaged file
+        raise StafUserError(f"cannot read {path} ({' '.join(str(err).split())[:120]}); the checkpoint is damaged: "
+                            f"start the run afresh with --overwrite") from None
+
+
+def check_run_task(task: Task, cfg: FitConfig) -> None:
+    """Every check of a fit before anything is written (see :mod:`staf_tasks.validate`)."""
+    check_fit_config(cfg)
     run_dir = run_dir_for(task, cfg)
-    resume = cfg.resume is not None
-    if resume and not (run_dir / CHECKPOINT_NAME).exists():
-        raise StafUserError(f"--resume {run_dir}: no {CHECKPOINT_NAME} there; start the run without --resume")
-    if not resume and (run_dir / CHECKPOINT_NAME).exists():
-        if not cfg.overwrite:
+    if cfg.resume is None:
+        check_output_folder(run_dir)
+        if (run_dir / CHECKPOINT_NAME).exists() and not cfg.overwrite:
             raise StafUserError(
                 f"run folder {run_dir} already holds a trained run; pass --resume {run_dir} to continue it, "
                 "--name to start another, or --overwrite to replace it"
             )
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+        return
+    if not (run_dir / CHECKPOINT_NAME).exists():
+        raise StafUserError(f"--resume {run_dir}: no {CHECKPOINT_NAME} there; start the run without --resume")
+    saved_task, saved = load_run_config(run_dir)
+    check_resumed_task(run_dir, saved_task, task.name)
+    check_output_folder(run_dir, "--resume folder")
+    check_resume(run_dir, saved, cfg, checkpoint_epoch(run_dir))
+
+
+def run_task(task_name: str, cfg: FitConfig) -> RunSummary:
+    """Fits ``cfg.model`` to the task's signal and writes everything into the run folder.
+
+    Every check runs before the first write, and a start that fails before its first checkpoint removes the folders
+    it created, so a refused or failed command leaves the output folder as it was.
+    """
+    task = get_task(task_name)
+    check_run_task(task, cfg)
+    run_dir = run_dir_for(task, cfg)
+    resume = cfg.resume is not None
     prepared = task.prepare(cfg)
-    model = make_model(cfg, prepared.in_features, prepared.out_features)
-    save_config(run_dir / CONFIG_NAME, cfg, extra={"task": task_name})
-    result = fit(
-        model, prepared.problem, cfg.train, out_dir=run_dir, resume=resume, progress=cfg.progress,
-        description=f"{task_name} {cfg.model}", seed=cfg.seed,
-    )
+    if not resume and (run_dir / CHECKPOINT_NAME).exists():  # --overwrite (checked above)
+        shutil.rmtree(run_dir)
+    created = next((d for d in reversed([run_dir, *run_dir.parents]) if not d.exists()), None)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(run_dir)
+    try:
+        model = make_model(cfg, prepared.in_features, prepared.out_features)
+        save_config(run_dir / CONFIG_NAME, cfg, extra={"task": task_name})
+        result = fit(
+            model, prepared.problem, cfg.train, out_dir=run_dir, resume=resume, progress=cfg.progress,
+            description=f"{task_name} {cfg.model}", seed=cfg.seed,
+        )
+    except BaseException:
+        if created is not None and not (run_dir / CHECKPOINT_NAME).exists():
+            shutil.rmtree(created, ignore_errors=True)  # nothing to resume: leave no half-made folder behind
+        raise
     files = task.write_outputs(cfg, run_dir, prepared, result)  # may add metrics measured on its outputs
     best_clean = max(result.history, key=lambda r: r.get(task.primary_metric, -np.inf)) if result.history else {}
     metrics = {
@@ -128,7 +169,12 @@ def load_run(run_dir: Path) -> Tuple[Task, FitConfig, nn.Module, Dict[str, Any]]
     info = metrics["signal"]
     model = make_model(cfg, metrics["in_features"], metrics["out_features"])
     state = torch.load(run_dir / CHECKPOINT_NAME, map_location="cpu", weights_only=True)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError:
+        raise StafUserError(f"{run_dir}/{CHECKPOINT_NAME} does not hold the network its {CONFIG_NAME} describes "
+                            f"(model {cfg.model}); the folder was changed by hand or by an old staf-fit: train it "
+                            "again with --overwrite") from None
     model.eval()
     return task, cfg, model, info
 
@@ -138,6 +184,11 @@ def config_with_preset(task: Task, preset: Optional[Path], resume: Optional[Path
     YAML preset on top."""
     cfg = task.config_cls()
     if resume is not None:
+        if not (Path(resume) / CONFIG_NAME).exists():
+            raise StafUserError(f"--resume {resume} is not a run folder (no {CONFIG_NAME}); give a folder staf-fit "
+                                "wrote")
+        saved_task = load_yaml(Path(resume) / CONFIG_NAME).get("task")
+        check_resumed_task(resume, saved_task, task.name)
         _, cfg = load_run_config(resume)
     if preset is not None:
         cfg = apply_overrides(cfg, load_yaml(preset))

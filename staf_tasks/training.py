@@ -210,7 +210,7 @@ def fit(
                     assembled[idx] = pred.detach().to(assembled.dtype)
             loss_value = epoch_loss / steps_per_epoch
             if not math.isfinite(loss_value):
-                raise RuntimeError(f"training diverged at epoch {epoch} (loss {loss_value}); lower --train.lr")
+                raise StafUserError(f"training diverged at epoch {epoch} (loss {loss_value}); lower --train.lr")
             if assembled is not None:
                 train_metrics = problem.train_evaluate(assembled.cpu())
                 best = result.best_during_training.get(problem.primary, -math.inf)

@@ -1,6 +1,6 @@
 """``staf-theory``: the paper's theory claims as commands (Kronecker equivalence, init statistics, NTK spectrum).
 
-    staf-theory kronecker --tau 5 --skip True     # build the equivalent sine network, check it, count parameters
+    staf-theory kronecker --tau 5 --skip          # build the equivalent sine network, check it, count parameters
     staf-theory init-stats --tau 5                 # per-layer post-activation statistics + histograms
     staf-theory ntk --resolution 64                # NTK spectra and eigenfunctions of STAF, SIREN and ReLU+PE
 """
@@ -260,7 +260,7 @@ Commands = Union[
 
 def entrypoint() -> None:
     """Console script ``staf-theory``."""
-    config = tyro.cli(Commands, description=__doc__)
+    config = tyro.cli(Commands, description=__doc__, prog="staf-theory")
     try:
         config.main()
     except ValueError as err:  # bad settings: one clear line, exit 2

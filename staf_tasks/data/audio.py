@@ -14,6 +14,7 @@ Conventions (the authors' ``train_audio`` notebook and ``AudioFile`` loader):
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from staf_nerfstudio.io import atomic_path
-from staf_tasks.errors import StafUserError
+from staf_tasks.errors import StafUserError, StafWarning
 
 AUDIO_SUFFIXES = (".wav", ".flac")
 """File types :func:`load_audio` reads (anything libsndfile reads also works; these are the ones we test)."""
@@ -111,10 +112,18 @@ def load_audio(
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
         raise StafUserError(
             f"cannot read audio file {path} ({_one_line(err)}); convert it to WAV or FLAC, e.g. "
-            f"`ffmpeg -i {path.name} {path.stem}.wav`"
+            f"`ffmpeg -i {path.name} {path.stem}_converted.wav`"
         ) from None
     if data.shape[0] == 0:
         raise StafUserError(f"audio file has no samples: {path}; pass a WAV or FLAC file with samples in it")
+    truncated = re.search(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)", getattr(info, "extra_info", "") or "")
+    if truncated:
+        warnings.warn(
+            StafWarning(f"{path} is truncated: its header promises {truncated.group(1)} bytes of samples, the file "
+                        f"holds {truncated.group(2)}; fitting the {info.frames} samples that are there (re-export "
+                        "the file to fit all of it)"),
+            stacklevel=2,
+        )
     channels = data.shape[1]
     if channels > 1:
         if not mixdown:
@@ -122,7 +131,7 @@ def load_audio(
                 f"audio file {path} has {channels} channels but a mono clip is needed; allow the mixdown to mono "
                 f"(the default) or convert it, e.g. `ffmpeg -i {path.name} -ac 1 {path.stem}_mono.wav`"
             )
-        warnings.warn(f"{path} has {channels} channels; averaging them into one (mono) channel", UserWarning,
+        warnings.warn(f"{path} has {channels} channels; averaging them into one (mono) channel", StafWarning,
                       stacklevel=2)
     samples = data.mean(axis=1, dtype=np.float64)
     if not np.all(np.isfinite(samples)):

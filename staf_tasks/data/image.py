@@ -45,12 +45,19 @@ def load_image(
                 f"image file not found: {path} (give an existing PNG/JPEG path or a built-in name: "
                 f"{', '.join(BUILTIN_IMAGES)})"
             )
+        if path.is_dir():
+            raise StafUserError(f"{path} is a folder, not an image; pass a PNG or JPEG file")
+        if path.stat().st_size == 0:
+            raise StafUserError(f"image file is empty (0 bytes): {path}; pass a PNG or JPEG file")
         try:
             import imageio.v3 as iio
 
             image = np.asarray(iio.imread(path))
-        except Exception as err:  # imageio raises many types for unreadable input
-            raise StafUserError(f"cannot read image {path}: {err} (use a PNG or JPEG file)") from None
+            if _png_bit_depth(path) == 16 and image.dtype != np.uint16:
+                image = _read_png16(path)  # imageio's Pillow backend reads 16-bit RGB(A) as 8-bit
+        except Exception:  # imageio raises many types for unreadable input, none of them telling
+            raise StafUserError(f"cannot read image {path}: it is damaged or not an image; pass a PNG or JPEG "
+                                "file") from None
         name = str(path)
     if image.dtype == np.uint16:
         image = image.astype(np.float32) / 65535.0
@@ -65,7 +72,7 @@ def load_image(
     if image.ndim == 3 and image.shape[-1] in (2, 4):
         if not composite_alpha:
             raise StafUserError(
-                f"image {name} has an alpha channel; remove it, or pass --data.composite-alpha to composite it "
+                f"image {name} has an alpha channel; remove it, or pass --composite-alpha to composite it "
                 "over white"
             )
         alpha = image[..., -1:]
@@ -81,6 +88,25 @@ def load_image(
     if size is not None:
         image = resize_image(image, size)
     return np.ascontiguousarray(image, dtype=np.float32)
+
+
+def _png_bit_depth(path: Path) -> Optional[int]:
+    """Bits per channel from a PNG's header (None for other files)."""
+    with open(path, "rb") as handle:
+        head = handle.read(26)
+    return head[24] if len(head) == 26 and head.startswith(b"\x89PNG\r\n\x1a\n") else None
+
+
+def _read_png16(path: Path) -> np.ndarray:
+    """A 16-bit PNG at full precision (OpenCV keeps 16 bits per channel; its BGR(A) order is turned to RGB(A))."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError("OpenCV cannot read it")
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGBA if image.shape[-1] == 4 else cv2.COLOR_BGR2RGB)
+    return image
 
 
 def resize_image(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

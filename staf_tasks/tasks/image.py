@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -14,7 +15,7 @@ from staf_nerfstudio.coords import grid_coords
 from staf_nerfstudio.io import write_image
 from staf_nerfstudio.settings import ModelsConfig, StafSettings
 from staf_tasks.data.image import image_to_values, load_image, resize_image, values_to_image
-from staf_tasks.errors import StafUserError
+from staf_tasks.errors import StafUserError, StafWarning
 from staf_tasks.metrics import psnr, ssim
 from staf_tasks.plots import plot_side_by_side
 from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
@@ -26,7 +27,11 @@ class ImageFitConfig(FitConfig):
     """Fit an image (default: scikit-image's astronaut) with the authors' image preset."""
 
     size: Optional[Tuple[int, int]] = None
-    """Resize the image to (height, width) before fitting; unset keeps its size."""
+    """Resize the image to WIDTH HEIGHT pixels before fitting (every command takes sizes as width, then height);
+    unset keeps its size. A size of another aspect ratio stretches the image, with a warning."""
+    max_side: Optional[int] = None
+    """Shrink the image so that its longer side is at most this many pixels, keeping its aspect ratio (the quick
+    presets: 256); ignored when --size is given."""
     composite_alpha: bool = False
     """Composite an image with an alpha channel over white instead of refusing it."""
     models: ModelsConfig = field(
@@ -94,7 +99,20 @@ class ImageTask(Task):
     config_cls = ImageFitConfig
 
     def load(self, cfg: ImageFitConfig) -> np.ndarray:
-        return load_image(cfg.data, size=cfg.size, composite_alpha=cfg.composite_alpha)
+        image = load_image(cfg.data, composite_alpha=cfg.composite_alpha)
+        height, width = image.shape[:2]
+        if cfg.size is not None:
+            new_width, new_height = cfg.size
+            if abs(new_width / new_height - width / height) > 0.01 * width / height:
+                warnings.warn(StafWarning(
+                    f"--size {new_width} {new_height} stretches the {width}x{height} image (another aspect ratio); "
+                    f"use --max-side {max(new_width, new_height)} to keep its shape"), stacklevel=2)
+        elif cfg.max_side is not None and max(height, width) > cfg.max_side:
+            shrink = cfg.max_side / max(height, width)
+            new_width, new_height = max(2, round(width * shrink)), max(2, round(height * shrink))
+        else:
+            return image
+        return resize_image(image, (new_height, new_width))
 
     def prepare(self, cfg: ImageFitConfig) -> Prepared:
         target = self.load(cfg)
@@ -161,7 +179,8 @@ class SuperResolutionTask(ImageTask):
         target = self.load(cfg)
         height, width = target.shape[:2]
         if cfg.factor < 1 or height // cfg.factor < 2 or width // cfg.factor < 2:
-            raise StafUserError(f"--factor {cfg.factor} leaves less than 2x2 pixels of a {width}x{height} image")
+            raise StafUserError(f"--factor {cfg.factor} leaves less than 2x2 pixels of a {width}x{height} image; "
+                              "lower --factor or give a larger image")
         low = resize_image(target, (height // cfg.factor, width // cfg.factor))
         bicubic = resize_image(low, (height, width))
         problem = FitProblem(

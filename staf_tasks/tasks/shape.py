@@ -71,6 +71,11 @@ class ShapeTask(Task):
         if cfg.resolution < 4:
             raise StafUserError(f"--resolution must be at least 4, got {cfg.resolution}")
         target = load_shape(cfg.data, cfg.resolution, allow_non_watertight=cfg.allow_non_watertight)
+        if not target.occupancy.any():
+            raise StafUserError(
+                f"mesh {target.source} encloses none of the {cfg.resolution}^3 grid points (it is flat, open or "
+                "thinner than a grid cell), so there is nothing to fit; pass a closed solid mesh or raise --resolution"
+            )
         held = held_grid(cfg.resolution)
         if target.mesh.is_watertight:
             held_occ = points_inside(target.mesh, held)
