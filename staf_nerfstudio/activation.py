@@ -14,6 +14,8 @@ from staf_nerfstudio.settings import StafInit, StafSettings, StafSharing
 
 SHARING_MODES = get_args(StafSharing)
 INIT_SCHEMES = get_args(StafInit)
+LAPLACE_INITS = ("official", "unit")
+"""The inits that draw Laplace amplitudes (the paper's Gaussian post-activation theorem is about these)."""
 
 
 def amplitude_laplace_scale(tau: int, init: str) -> float:
@@ -24,6 +26,8 @@ def amplitude_laplace_scale(tau: int, init: str) -> float:
     gives ``N(0, 1/4)``; ``"unit"`` (the paper's theorem, ``s = 2 / tau``) gives ``N(0, 1)``.
     """
     check_init(init)
+    if init == "siren":
+        raise ValueError("init 'siren' draws no Laplace amplitudes (its first term has amplitude 1)")
     return 1.0 / (2.0 * tau) if init == "official" else 2.0 / tau
 
 
@@ -46,7 +50,11 @@ class StafActivation(nn.Module):
         sharing: ``"layer"`` (one ``(tau,)`` set per layer, the paper's choice), ``"neuron"`` (``(num_features, tau)``)
             or ``"network"`` (a ``(tau,)`` set that :class:`~staf_nerfstudio.StafMLP` shares between all layers).
         num_features: Width of the layer; required for ``"neuron"`` sharing.
-        init: ``"official"`` (post-activations ``N(0, 1/4)``, as the authors' code) or ``"unit"`` (``N(0, 1)``).
+        init: ``"official"`` (post-activations ``N(0, 1/4)``, as the authors' code), ``"unit"`` (``N(0, 1)``) or
+            ``"siren"``: the first term is ``sin(omega z)`` (amplitude 1, frequency omega, phase 0), term ``k`` (k = 2
+            .. tau) the harmonic ``k omega`` with amplitude ``U(-extra_amplitude, extra_amplitude)`` and a random
+            phase. With ``extra_amplitude=0`` the activation is exactly SIREN's ``sin(omega z)``.
+        extra_amplitude: Amplitude range of the harmonic terms of ``init="siren"``.
         implementation: ``"auto"`` or a name from :func:`~staf_nerfstudio.functional.available_implementations`.
     """
 
@@ -58,6 +66,7 @@ class StafActivation(nn.Module):
         num_features: Optional[int] = None,
         init: str = StafSettings.init,
         implementation: str = StafSettings.implementation,
+        extra_amplitude: float = StafSettings.extra_amplitude,
     ) -> None:
         super().__init__()
         if not isinstance(tau, int) or tau < 1:
@@ -75,7 +84,10 @@ class StafActivation(nn.Module):
         self.omega = float(omega)
         self.sharing = sharing
         self.num_features = num_features
+        if not extra_amplitude >= 0:
+            raise ValueError(f"STAF extra_amplitude must be >= 0, got {extra_amplitude!r}")
         self.init = init
+        self.extra_amplitude = float(extra_amplitude)
         self.implementation = implementation
         shape = (num_features, tau) if sharing == "neuron" else (tau,)
         self.amplitudes = nn.Parameter(torch.empty(shape))
@@ -85,7 +97,11 @@ class StafActivation(nn.Module):
 
     @torch.no_grad()
     def reset_parameters(self, generator: Optional[torch.Generator] = None) -> None:
-        """Draws frequencies ``omega * U[0,1)``, phases ``U(-pi, pi)``, amplitudes ``sign(Y) sqrt|Y|``, Y Laplace."""
+        """Draws frequencies ``omega * U[0,1)``, phases ``U(-pi, pi)``, amplitudes ``sign(Y) sqrt|Y|``, Y Laplace
+        (``init="siren"``: ``sin(omega z)`` plus small harmonics, see the class docstring)."""
+        if self.init == "siren":
+            self._reset_siren(generator)
+            return
         scale = amplitude_laplace_scale(self.tau, self.init)
         shape = self.amplitudes.shape
         # Laplace(0, s) by inverse CDF of a uniform in (-1/2, 1/2); clamp avoids log(0).
@@ -95,9 +111,20 @@ class StafActivation(nn.Module):
         self.frequencies.copy_(self.omega * torch.rand(shape, generator=generator, dtype=torch.float64))
         self.phases.copy_(math.pi * (2.0 * torch.rand(shape, generator=generator, dtype=torch.float64) - 1.0))
 
+    def _reset_siren(self, generator: Optional[torch.Generator]) -> None:
+        shape = self.amplitudes.shape
+        harmonic = torch.arange(1, self.tau + 1, dtype=torch.float64).expand(shape)
+        extra = harmonic > 1
+        u = 2.0 * torch.rand(shape, generator=generator, dtype=torch.float64) - 1.0
+        v = 2.0 * torch.rand(shape, generator=generator, dtype=torch.float64) - 1.0
+        self.amplitudes.copy_(torch.where(extra, self.extra_amplitude * u, torch.ones_like(u)))
+        self.frequencies.copy_(self.omega * harmonic)
+        self.phases.copy_(torch.where(extra, math.pi * v, torch.zeros_like(v)))
+
     def forward(self, z: Float[Tensor, "*batch features"]) -> Float[Tensor, "*batch features"]:
         return staf_activation(z, self.amplitudes, self.frequencies, self.phases, self.implementation)
 
     def extra_repr(self) -> str:
         feats = f", num_features={self.num_features}" if self.sharing == "neuron" else ""
-        return f"tau={self.tau}, omega={self.omega}, sharing={self.sharing!r}{feats}, init={self.init!r}"
+        extra = f", extra_amplitude={self.extra_amplitude}" if self.init == "siren" else ""
+        return f"tau={self.tau}, omega={self.omega}, sharing={self.sharing!r}{feats}, init={self.init!r}{extra}"

@@ -8,6 +8,7 @@ from jaxtyping import Float
 from torch import Tensor, nn
 
 from staf_nerfstudio.activation import StafActivation, check_init, check_sharing
+from staf_nerfstudio.initializers import siren_uniform_
 from staf_nerfstudio.settings import StafSettings
 
 
@@ -44,7 +45,11 @@ class StafMLP(nn.Module):
         hidden_omega: Frequency range of the other activations.
         skip: Add the pre-activation back in every non-first block (the authors' image setting).
         sharing: ``"layer"``, ``"neuron"`` or ``"network"``.
-        init: ``"official"`` or ``"unit"`` (see :class:`StafActivation`).
+        init: ``"official"`` or ``"unit"`` (see :class:`StafActivation`), or ``"siren"``: every linear layer, read-out
+            included, takes SIREN's weight init for its omega and every activation starts as ``sin(omega z)`` plus
+            small harmonics, so with zero ``extra_amplitude`` (and no skip) the network is a SIREN at step 0.
+        extra_amplitude: ``init="siren"``: amplitude range of the non-first activations' harmonic terms.
+        first_extra_amplitude: ``init="siren"``: the same for the first activation.
         implementation: Activation implementation, ``"auto"`` by default.
     """
 
@@ -61,6 +66,8 @@ class StafMLP(nn.Module):
         sharing: str = StafSettings.sharing,
         init: str = StafSettings.init,
         implementation: str = StafSettings.implementation,
+        extra_amplitude: float = StafSettings.extra_amplitude,
+        first_extra_amplitude: float = StafSettings.first_extra_amplitude,
     ) -> None:
         super().__init__()
         check_sharing(sharing)
@@ -74,15 +81,22 @@ class StafMLP(nn.Module):
         self.init = init
         shared: Optional[StafActivation] = None
         if sharing == "network":
-            shared = StafActivation(tau, first_omega, "network", None, init, implementation)
+            shared = StafActivation(tau, first_omega, "network", None, init, implementation, first_extra_amplitude)
         blocks: List[StafBlock] = []
         for index in range(hidden_layers + 1):
             fan_in = in_features if index == 0 else hidden_features
-            omega = first_omega if index == 0 else hidden_omega
-            activation = shared or StafActivation(tau, omega, sharing, hidden_features, init, implementation)
-            blocks.append(StafBlock(nn.Linear(fan_in, hidden_features), activation, skip=skip and index > 0))
+            # A shared activation's frequencies come from first_omega, so its linear layers are scaled for that.
+            omega = first_omega if index == 0 or shared is not None else hidden_omega
+            extra = first_extra_amplitude if index == 0 else extra_amplitude
+            activation = shared or StafActivation(tau, omega, sharing, hidden_features, init, implementation, extra)
+            linear = nn.Linear(fan_in, hidden_features)
+            if init == "siren":
+                siren_uniform_(linear.weight, omega, is_first=index == 0)
+            blocks.append(StafBlock(linear, activation, skip=skip and index > 0))
         self.layers = nn.ModuleList(blocks)
         self.head = nn.Linear(hidden_features, out_features)
+        if init == "siren":
+            siren_uniform_(self.head.weight, first_omega if shared is not None else hidden_omega, is_first=False)
 
     def forward(self, x: Float[Tensor, "*batch in_features"]) -> Float[Tensor, "*batch out_features"]:
         for block in self.layers:

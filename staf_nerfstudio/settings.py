@@ -17,8 +17,9 @@ from typing import Literal, Union
 
 StafSharing = Literal["layer", "neuron", "network"]
 """Who shares one set of STAF activation parameters: every neuron of a layer, each neuron alone, or every layer."""
-StafInit = Literal["official", "unit"]
-"""STAF amplitude init: "official" (authors' code, post-activations N(0, 1/4)) or "unit" (the theorem's N(0, 1))."""
+StafInit = Literal["official", "unit", "siren"]
+"""STAF init: "official" (authors' code, post-activations N(0, 1/4)), "unit" (the theorem's N(0, 1)) or "siren"
+(exactly a SIREN at step 0 plus small harmonic terms)."""
 
 MODEL_NAMES = ("staf", "siren", "wire", "finer", "gauss", "relu-pe")
 """Names :func:`staf_nerfstudio.networks.build_model` accepts."""
@@ -41,7 +42,13 @@ class StafSettings:
     sharing: StafSharing = "layer"
     """Activation parameter sharing: "layer" (the paper's choice), "neuron" or "network"."""
     init: StafInit = "official"
-    """Amplitude init: "official" (authors' code, post-activations N(0, 1/4)) or "unit" (the theorem's N(0, 1))."""
+    """Init: "official" (authors' code: torch's Linear init, random activation draws, post-activations N(0, 1/4)),
+    "unit" (the same with the theorem's N(0, 1)) or "siren" (SIREN's linear init; each activation starts as
+    sin(omega z) plus tau-1 harmonics k*omega, k = 2..tau, of small random amplitude and random phase)."""
+    extra_amplitude: float = 0.1
+    """init "siren": the harmonic terms' amplitudes are drawn from U(-k, k) with this k (0 gives an exact SIREN)."""
+    first_extra_amplitude: float = 0.3
+    """init "siren": the same k for the first activation (its harmonics add input frequencies)."""
     implementation: str = "auto"
     """Activation implementation: "auto" or a name from staf_nerfstudio.functional.available_implementations()."""
 

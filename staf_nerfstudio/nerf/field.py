@@ -77,7 +77,7 @@ def build_field_mlp(
         first_omega: STAF: frequency range of the first activation; SIREN: first-layer frequency factor.
         hidden_omega: Same for the other layers.
         tau: STAF sine terms.
-        init: STAF amplitude init (``"official"`` or ``"unit"``).
+        init: STAF init (``"official"``, ``"unit"`` or ``"siren"``, see :class:`~staf_nerfstudio.StafMLP`).
         sharing: STAF parameter sharing.
         skip: STAF: add the pre-activation back in every non-first layer (the authors' image setting).
         pe_frequencies: ReLU only: random Fourier features in front (0 = a plain ReLU network).

@@ -74,7 +74,8 @@ class StafModelConfig(ModelConfig):
     color_omega: float = NERF_COLOR_OMEGA
     """Same for every layer of the colour head (its inputs are features, not coordinates)."""
     staf_init: StafInit = StafSettings.init
-    """STAF amplitude init: "official" (authors' code, N(0, 1/4) post-activations) or "unit" (the theorem's N(0, 1))."""
+    """STAF init: "official" (authors' code, N(0, 1/4) post-activations), "unit" (the theorem's N(0, 1)) or "siren"
+    (SIREN's linear init, each activation sin(omega z) plus small harmonics: a SIREN field at step 0)."""
     staf_sharing: StafSharing = StafSettings.sharing
     """STAF parameter sharing ("layer" is the paper's)."""
     staf_skip: bool = StafSettings.skip

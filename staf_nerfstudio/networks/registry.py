@@ -84,6 +84,8 @@ def _build_staf(i: int, o: int, width: int, depth: int, cfg: StafSettings) -> nn
         sharing=cfg.sharing,
         init=cfg.init,
         implementation=cfg.implementation,
+        extra_amplitude=cfg.extra_amplitude,
+        first_extra_amplitude=cfg.first_extra_amplitude,
     )
 
 

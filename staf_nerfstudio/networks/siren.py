@@ -1,4 +1,4 @@
-"""SIREN's sine layer and initialization.
+"""SIREN's sine layer (its weight init lives in :mod:`staf_nerfstudio.initializers`).
 
 Sitzmann, Martel, Bergman, Lindell, Wetzstein, "Implicit Neural Representations with Periodic Activation Functions",
 NeurIPS 2020 (arXiv 2006.09661).
@@ -6,24 +6,12 @@ NeurIPS 2020 (arXiv 2006.09661).
 
 from __future__ import annotations
 
-import math
-
 import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
+from staf_nerfstudio.initializers import siren_uniform_
 from staf_nerfstudio.settings import SirenSettings
-
-
-def siren_uniform_(weight: Tensor, omega: float, is_first: bool) -> Tensor:
-    """SIREN's weight init, in place: ``U(-1/in, 1/in)`` for a first layer, else ``U(-sqrt(6/in)/omega, +)``.
-
-    Biases keep PyTorch's default init, as in the SIREN reference code.
-    """
-    fan_in = weight.shape[1]
-    bound = 1.0 / fan_in if is_first else math.sqrt(6.0 / fan_in) / omega
-    with torch.no_grad():
-        return weight.uniform_(-bound, bound)
 
 
 class SineLayer(nn.Module):

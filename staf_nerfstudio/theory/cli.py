@@ -22,7 +22,7 @@ from rich.progress import Progress
 from rich.table import Table
 from typing_extensions import Annotated
 
-from staf_nerfstudio.activation import INIT_SCHEMES
+from staf_nerfstudio.activation import LAPLACE_INITS
 from staf_nerfstudio.coords import grid_coords
 from staf_nerfstudio.io import atomic_path, to_plain, write_json
 from staf_nerfstudio.mlp import StafMLP
@@ -102,7 +102,7 @@ class InitStatsConfig:
 
     output_dir: Path = Path("outputs/theory/init_stats")
     """Folder for init_stats.json and init_histograms.png."""
-    inits: Tuple[str, ...] = INIT_SCHEMES
+    inits: Tuple[str, ...] = LAPLACE_INITS
     """Inits to compare ("official": N(0, 1/4), "unit": N(0, 1))."""
     num_networks: int = 500
     """Independently initialized networks per init. With layer-wise sharing the neurons of a network are dependent,

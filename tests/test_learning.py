@@ -1,0 +1,98 @@
+"""Learning regression tests: small seeded fits that must reach a PSNR floor, and the training schedule itself.
+
+A change that stops a network from learning (a wrong gradient, a broken init, a learning rate that never reaches the
+optimizer) fails here. Each floor was set from measured runs (the values are in the comments) with a stated margin,
+far above what an untrained or barely trained network reaches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from staf_nerfstudio.networks import build_model
+from staf_nerfstudio.settings import ModelsConfig, StafSettings
+from staf_tasks.tasks.image import ImageTask
+from staf_tasks.training import FitProblem, TrainConfig, fit, param_groups
+
+IMAGE_STEPS = 100
+"""Full-batch Adam steps of the image fits (astronaut at 32x32, a 2-64x2-3 network, lr 1e-3 decayed to 5%)."""
+
+# Measured on the CI machine kind (2 CPU cores, torch 2.14.1), final clean-pass PSNR in dB for seeds 0 / 1 / 2:
+#   authors' image preset (STAF tau 5, omega 60/30, skip, official init): 31.31 / 33.81 / 25.77
+#   SIREN (omega 30/30):                                                     34.28 / 36.53 / 34.53
+#   STAF init "siren" (omega 60/30):                                         32.69 / 34.31 / 34.00
+# The mean image scores about 12 dB. The tests run seed 0 with a 3 dB margin.
+IMAGE_FLOORS = {"staf-paper": 28.3, "siren": 31.3, "staf-siren": 29.7}
+
+
+def _image_network(name: str) -> torch.nn.Module:
+    models = ModelsConfig()
+    if name == "staf-paper":
+        models.staf = StafSettings(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True)
+    elif name == "staf-siren":
+        models.staf = StafSettings(first_omega=60.0, hidden_omega=30.0, init="siren")
+    return build_model("siren" if name == "siren" else "staf", 2, 3, 64, 2, models)
+
+
+@pytest.mark.parametrize("name", sorted(IMAGE_FLOORS))
+def test_tiny_image_fit_reaches_floor(name):
+    task = ImageTask()
+    prepared = task.prepare(task.config_cls(data="astronaut", size=(32, 32)))
+    torch.manual_seed(0)
+    net = _image_network(name)
+    cfg = TrainConfig(epochs=IMAGE_STEPS, batch_size=0, lr=1e-3, lr_decay=0.05, eval_every=IMAGE_STEPS, device="cpu")
+    result = fit(net, prepared.problem, cfg, progress=False, seed=0)
+    assert result.final["psnr"] >= IMAGE_FLOORS[name], f"{name} reached only {result.final['psnr']:.2f} dB"
+
+
+def _tiny_problem(n: int = 64) -> FitProblem:
+    coords = torch.linspace(-1, 1, n)[:, None]
+    values = torch.sin(3 * coords)
+    return FitProblem(coords, values, coords, evaluate=lambda pred: {"psnr": 0.0})
+
+
+def test_learning_rate_decays_to_lr_times_b_and_activation_lr_is_scaled():
+    torch.manual_seed(0)
+    net = build_model("staf", 1, 1, 8, 1)
+    cfg = TrainConfig(epochs=20, batch_size=16, lr=2e-3, lr_decay=0.1, activation_lr_scale=0.25, eval_every=5,
+                      device="cpu")
+    groups = param_groups(net, cfg)
+    assert [g["name"] for g in groups] == ["linear", "activation"]
+    assert groups[1]["lr"] == pytest.approx(2e-3 * 0.25)
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in net.activation_parameters()}
+    result = fit(net, _tiny_problem(), cfg, progress=False)
+    steps = 20 * 4
+    lrs = {row["epoch"]: row["lr"] for row in result.history}
+    # lr * b^(t / T): a quarter of the way (epoch 5 = step 20 of 80), half way, and the end.
+    assert lrs[5] == pytest.approx(2e-3 * 0.1 ** (20 / steps))
+    assert lrs[10] == pytest.approx(2e-3 * 0.1**0.5)
+    assert lrs[20] == pytest.approx(2e-3 * 0.1)
+
+
+def test_activation_lr_scale_zero_freezes_the_activation():
+    torch.manual_seed(0)
+    net = build_model("staf", 1, 1, 8, 1)
+    before = [p.detach().clone() for p in net.activation_parameters()]
+    linear_before = [p.detach().clone() for p in net.linear_parameters()]
+    fit(net, _tiny_problem(), TrainConfig(epochs=3, batch_size=0, activation_lr_scale=0.0, device="cpu"),
+        progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.activation_parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(linear_before, net.linear_parameters()))
+
+
+NERF_ITERATIONS = 40
+# Measured (2 CPU cores): the demo's scene at 16x16, 40 iterations of 512 rays: 14.53 dB on the test view;
+# 1 iteration: 8.94 dB. Floor: 2 dB under the measured value, 3.6 dB over an untrained field.
+NERF_FLOOR = 12.5
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_tiny_nerf_scene_reaches_floor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from staf_nerfstudio.nerf.demo import run_nerf_demo
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "empty_hub"))  # offline: no LPIPS weights
+    result = run_nerf_demo(tmp_path, quick=True, iterations=NERF_ITERATIONS, res=16)
+    assert result["psnr"] >= NERF_FLOOR, f"the staf field reached only {result['psnr']:.2f} dB"
