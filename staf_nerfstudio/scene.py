@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import tempfile
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -26,6 +27,14 @@ import numpy as np
 CAMERA_RADIUS = 4.0
 CAMERA_ANGLE_X = 0.6911112070083618  # the NeRF Blender scenes' field of view
 LIGHT_DIRECTION = np.array([0.45, -0.35, 0.82]) / np.linalg.norm([0.45, -0.35, 0.82])
+NEAR_PLANE = CAMERA_RADIUS - 2.0
+FAR_PLANE = CAMERA_RADIUS + 2.0
+"""Ray bounds that hold the whole scene (it lies within 1.5 of the origin; every camera is ``CAMERA_RADIUS`` away)."""
+BLENDER_FLAGS = (
+    f"--pipeline.model.near-plane {NEAR_PLANE:g} --pipeline.model.far-plane {FAR_PLANE:g} "
+    "--pipeline.model.background-color white --pipeline.model.proposal-initial-sampler uniform"
+)
+"""``ns-train`` model flags for this scene (object-centred, white background, cameras on a sphere)."""
 _MAX_STEPS = 96
 _HIT_EPS = 1e-3
 _FAR = 2.0 * CAMERA_RADIUS
@@ -172,7 +181,8 @@ def camera_positions(split: str, count: int) -> np.ndarray:
     )
 
 
-def _write_atomic(path: Path, write) -> None:
+def write_atomic(path: Path, write) -> None:
+    """Calls ``write(tmp)`` on a temporary file beside ``path``, then renames it to ``path`` (no partial files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
@@ -213,17 +223,25 @@ def make_scene(
             straight = np.where(alpha > 0, rgba[..., :3] / np.maximum(alpha, 1e-8), 0.0)
             image[..., :3] = (np.clip(straight, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
             path = out / split / f"r_{index}.png"
-            _write_atomic(path, lambda tmp, im=image: imageio.imwrite(tmp, im, format="png"))
+            write_atomic(path, lambda tmp, im=image: imageio.imwrite(tmp, im, format="png"))
             frames.append({"file_path": f"./{split}/r_{index}", "transform_matrix": pose.tolist()})
             paths.append(path)
         meta = {"camera_angle_x": CAMERA_ANGLE_X, "frames": frames}
-        _write_atomic(
+        write_atomic(
             out / f"transforms_{split}.json", lambda tmp, m=meta: Path(tmp).write_text(json.dumps(m, indent=2))
         )
         written[split] = paths
         if progress:
             print(f"{split}: {count} views of {res}x{res} -> {out / split}")
     return written
+
+
+def ns_train_command(data: Path, method: str = "staf") -> str:
+    """The ``ns-train`` command that trains ``method`` on a scene written by :func:`make_scene` to ``data``.
+
+    Model flags go before ``--data``'s dataparser subcommand (``blender-data``): ``ns-train`` rejects them after it.
+    """
+    return f"ns-train {method} {BLENDER_FLAGS} --data {shlex.quote(str(data))} blender-data"
 
 
 def entrypoint(argv: Sequence[str] | None = None) -> None:
@@ -243,7 +261,8 @@ def entrypoint(argv: Sequence[str] | None = None) -> None:
         make_scene(args.out, args.res, args.views, args.supersample, progress=True)
     except ValueError as err:
         parser.error(str(err))
-    print(f"train with: ns-train staf --data {args.out} blender-data")
+    print(f"train with:\n  {ns_train_command(args.out)}")
+    print("  (on a CPU add --machine.device-type cpu --vis tensorboard; the README lists the CPU-sized flags)")
 
 
 if __name__ == "__main__":
