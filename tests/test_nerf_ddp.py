@@ -100,9 +100,10 @@ def _worker(rank: int, port: int, scene: str, out_dir: str) -> None:
             optimizers.zero_grad_all()
             loss.backward()
             optimizers.optimizer_step_all()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         after = _gather(_flat(model))
-        change = {name: float((p.detach() - init[name]).abs().max()) for name, p in model.named_parameters()}
+        params = [(name, p) for name, p in model.named_parameters() if p.numel()]  # skips an empty appearance code
+        change = {name: float((p.detach() - init[name]).abs().max()) for name, p in params}
         if rank == 0:
             summary = {
                 "init_diff_before_wrap": float((before_wrap[0] - before_wrap[1]).abs().max()),

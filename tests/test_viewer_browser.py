@@ -48,7 +48,7 @@ TINY = {
     "num_proposal_samples_per_ray": (32, 16),
     "num_nerf_samples_per_ray": 16,
 }
-VIEWPORT = {"width": 1280, "height": 720}
+VIEWPORT = {"width": 960, "height": 540}  # small: the headless browser draws WebGL on the CPU
 START_TIMEOUT_S = 300.0  # ns-viewer imports nerfstudio and loads the run; minutes on a loaded 2-core machine
 RENDER_TIMEOUT_S = 300.0
 STOP_TIMEOUT_S = 30.0
