@@ -8,10 +8,16 @@ STAMP := $(VENV)/.staf-installed
 
 .PHONY: install demo test lint bench clean
 
+# System programs, installed with apt-get when running as root (CI): ffmpeg (nerfstudio's ns-render) and Debian's
+# chromium (tests/test_viewer_browser.py opens ns-viewer in it through Playwright; Playwright's own browser download
+# is never used). Without them the affected tests skip and say so.
+APT_PROGRAMS := ffmpeg chromium
+
 $(STAMP): pyproject.toml $(CONSTRAINTS)
-	@command -v ffmpeg >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-		(apt-get update -q >/dev/null && apt-get install -y -q ffmpeg >/dev/null); } || \
-		echo "note: ffmpeg is missing; nerfstudio's ns-render needs it (apt-get install ffmpeg)"
+	@missing=""; for p in $(APT_PROGRAMS); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null); } || \
+		echo "note: missing$$missing (apt-get install$$missing); ns-render needs ffmpeg, the viewer test chromium"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c $(CONSTRAINTS) -e ".[dev]"

@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -27,6 +28,14 @@ from staf_nerfstudio.io import atomic_path, write_text
 CAMERA_RADIUS = 4.0
 CAMERA_ANGLE_X = 0.6911112070083618  # the NeRF Blender scenes' field of view
 LIGHT_DIRECTION = np.array([0.45, -0.35, 0.82]) / np.linalg.norm([0.45, -0.35, 0.82])
+NEAR_PLANE = CAMERA_RADIUS - 2.0
+FAR_PLANE = CAMERA_RADIUS + 2.0
+"""Ray bounds that hold the whole scene (it lies within 1.5 of the origin; every camera is ``CAMERA_RADIUS`` away)."""
+BLENDER_FLAGS = (
+    f"--pipeline.model.near-plane {NEAR_PLANE:g} --pipeline.model.far-plane {FAR_PLANE:g} "
+    "--pipeline.model.background-color white --pipeline.model.proposal-initial-sampler uniform"
+)
+"""``ns-train`` model flags for this scene (object-centred, white background, cameras on a sphere)."""
 _MAX_STEPS = 96
 _HIT_EPS = 1e-3
 _FAR = 2.0 * CAMERA_RADIUS
@@ -230,6 +239,14 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message}; see {self.prog} --help\n")
 
 
+def ns_train_command(data: Path, method: str = "staf") -> str:
+    """The ``ns-train`` command that trains ``method`` on a scene written by :func:`make_scene` to ``data``.
+
+    Model flags go before ``--data``'s dataparser subcommand (``blender-data``): ``ns-train`` rejects them after it.
+    """
+    return f"ns-train {method} {BLENDER_FLAGS} --data {shlex.quote(str(data))} blender-data"
+
+
 def entrypoint(argv: Sequence[str] | None = None) -> None:
     """``staf-make-scene OUT [--res 64] [--views 40 5 5]``."""
     parser = _OneLineErrorParser(
@@ -247,7 +264,8 @@ def entrypoint(argv: Sequence[str] | None = None) -> None:
         make_scene(args.out, args.res, args.views, args.supersample, progress=True)
     except (ValueError, OSError) as err:  # bad settings, or a folder the file system refuses
         parser.error(str(err))
-    print(f"train with: ns-train staf --data {args.out} blender-data")
+    print(f"train with:\n  {ns_train_command(args.out)}")
+    print("  (on a CPU add --machine.device-type cpu --vis tensorboard; the README lists the CPU-sized flags)")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,7 @@ def _main(args) -> int:
     if cfg.nerf:
         print(f"NeRF: test-view PSNR {nerf['psnr']:.2f} dB after {nerf['iterations']} iterations "
               f"({nerf['wall_time_s']:.0f} s); rendered | ground truth: {nerf['image']}")
+        print(f"      enlarged 4x with labels: {nerf['image_x4']}; an orbit around the scene: {nerf['orbit']}")
         print(f"      the run works with ns-eval / ns-render / ns-export: --load-config {nerf['config']}")
     print(f"Demo finished in {report['wall_time_s']:.0f} s; outputs under {cfg.output_dir}/")
     return 0

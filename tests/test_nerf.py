@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Dict
 
 import imageio.v2 as imageio
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -94,6 +95,28 @@ def test_ns_train_help_documents_options(capsys: pytest.CaptureFixture) -> None:
     assert "--pipeline.model.staf-init" in text
 
 
+def test_make_scene_prints_the_ns_train_command_it_needs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import shlex
+
+    import tyro
+    from nerfstudio.configs.method_configs import AnnotatedBaseConfigUnion
+    from nerfstudio.data.dataparsers.blender_dataparser import BlenderDataParserConfig
+
+    from staf_nerfstudio.scene import entrypoint
+
+    out = tmp_path / "my scene"  # a space: the printed command must quote it
+    entrypoint([str(out), "--res", "8", "--views", "1", "1", "1", "--supersample", "1"])
+    printed = [line.strip() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("ns-train ")]
+    assert len(printed) == 1, printed
+    args = shlex.split(printed[0])
+    assert args[:2] == ["ns-train", "staf"]
+    config = tyro.cli(AnnotatedBaseConfigUnion, args=args[1:])  # what ns-train itself parses
+    model = config.pipeline.model
+    assert (model.near_plane, model.far_plane) == (2.0, 6.0)
+    assert (model.background_color, model.proposal_initial_sampler) == ("white", "uniform")
+    assert config.data == out and isinstance(config.pipeline.datamanager.dataparser, BlenderDataParserConfig)
+
+
 def test_staf_checkpoint_loads_weights_only(staf_run: Path) -> None:
     state = torch.load(_checkpoint(staf_run), map_location="cpu", weights_only=True)
     assert state["step"] == 3
@@ -123,6 +146,19 @@ def test_ns_eval_writes_psnr_ssim_and_no_fake_lpips(staf_run: Path, tmp_path: Pa
     results = json.loads(output.read_text())["results"]
     assert 0.0 < results["psnr"] < 100.0 and -1.0 <= results["ssim"] <= 1.0
     assert "lpips" not in results
+
+
+def test_scene_cameras_match_the_blender_dataparser(scene: Path) -> None:
+    from nerfstudio.data.dataparsers.blender_dataparser import BlenderDataParserConfig
+
+    from staf_nerfstudio.nerf.demo import scene_cameras
+    from staf_nerfstudio.scene import camera_positions
+
+    loaded = BlenderDataParserConfig(data=scene).setup().get_dataparser_outputs("test").cameras
+    ours = scene_cameras(camera_positions("test", len(loaded)), RES)
+    torch.testing.assert_close(ours.camera_to_worlds, loaded.camera_to_worlds)
+    for name in ("fx", "fy", "cx", "cy", "width", "height"):
+        torch.testing.assert_close(getattr(ours, name).float(), getattr(loaded, name).float(), msg=name)
 
 
 def test_viewer_camera_render_shape(staf_run: Path) -> None:
@@ -178,11 +214,19 @@ def test_ns_export_pointcloud(staf_run: Path, tmp_path: Path) -> None:
 
 
 def test_nerf_demo_writes_view_and_metrics(tmp_path: Path) -> None:
-    from staf_nerfstudio.nerf.demo import run_nerf_demo
+    from staf_nerfstudio.nerf.demo import enlarge, run_nerf_demo
 
-    result = run_nerf_demo(tmp_path, quick=True, iterations=3, res=RES)
+    result = run_nerf_demo(tmp_path, quick=True, iterations=3, res=RES, orbit_frames=3)
     image = imageio.imread(result["image"])
     assert image.shape == (RES, 2 * RES, 3)  # rendered | ground truth
+    big = imageio.imread(result["image_x4"])[..., :3]  # labels above, then both views 4x (nearest neighbour)
+    label_h = big.shape[0] - 4 * RES
+    assert label_h > 10 and big.shape[1] >= 8 * RES
+    assert (big[:label_h] < 128).any()  # the labels' text
+    np.testing.assert_array_equal(big[label_h:, : 4 * RES], enlarge(image[:, :RES], 4))
+    frames = imageio.mimread(result["orbit"])
+    assert len(frames) == 3 and frames[0].shape[:2] == (4 * RES, 4 * RES)  # rendered at 2x, shown 2x
+    assert np.abs(frames[0].astype(float) - frames[1].astype(float)).mean() > 0  # the camera moves
     saved = json.loads((tmp_path / "nerf_metrics.json").read_text())
     assert saved["psnr"] == pytest.approx(result["psnr"]) and 0.0 < result["psnr"] < 100.0
     assert result["wall_time_s"] > 0 and Path(result["config"]).name == "config.yml"

@@ -3,35 +3,40 @@
 :func:`cpu_trainer_config` turns a registered method (``staf``, ``staf-hash``) into the config ``ns-train`` would
 build from the command line flags the README lists for a CPU, sized for seconds to minutes of training.
 :func:`run_nerf_demo` generates a scene, trains ``staf`` on it and writes a rendered test view beside its ground
-truth.
+truth (also enlarged and labelled) and an orbit around the scene as a GIF.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.configs.base_config import LocalWriterConfig, LoggingConfig
 from nerfstudio.data.dataparsers.blender_dataparser import BlenderDataParserConfig
 from nerfstudio.engine.trainer import TrainerConfig
+from nerfstudio.pipelines.base_pipeline import Pipeline
 from nerfstudio.utils.eval_utils import eval_setup
+from torch import Tensor
 
-from staf_nerfstudio.io import write_image, write_json
+from staf_nerfstudio.io import atomic_path, write_image, write_json
 from staf_nerfstudio.nerf.method_configs import staf_hash_method, staf_method
-from staf_nerfstudio.scene import make_scene
+from staf_nerfstudio.scene import (
+    CAMERA_ANGLE_X,
+    CAMERA_RADIUS,
+    FAR_PLANE,
+    NEAR_PLANE,
+    look_at_pose,
+    make_scene,
+)
 
 METHODS = {"staf": staf_method, "staf-hash": staf_hash_method}
 """The registered STAF methods by ``method_name``."""
-
-BLENDER_FLAGS = (
-    "--pipeline.model.near-plane 2 --pipeline.model.far-plane 6 --pipeline.model.background-color white "
-    "--pipeline.model.proposal-initial-sampler uniform"
-)
-"""Model flags for Blender-format (object-centred, radius-4 cameras) scenes such as ``staf-make-scene``'s."""
 
 
 def cpu_trainer_config(
@@ -74,7 +79,7 @@ def cpu_trainer_config(
     datamanager.train_num_rays_per_batch = rays_per_batch
     datamanager.eval_num_rays_per_batch = rays_per_batch
     model = config.pipeline.model
-    model.near_plane, model.far_plane = 2.0, 6.0
+    model.near_plane, model.far_plane = NEAR_PLANE, FAR_PLANE  # scene.BLENDER_FLAGS
     model.background_color = "white"
     model.proposal_initial_sampler = "uniform"
     model.num_proposal_samples_per_ray = (64, 32)
@@ -103,15 +108,27 @@ def train(config: TrainerConfig) -> Path:
     return config.get_base_dir() / "config.yml"
 
 
-def render_test_view(config_path: Path, index: int = 0, output_name: str = "rgb") -> Dict[str, Any]:
+def _to_uint8(image: Tensor) -> np.ndarray:
+    return (image.clamp(0.0, 1.0).cpu().numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+def load_pipeline(config_path: Path) -> Pipeline:
+    """A trained run's pipeline in eval mode, as ``ns-eval`` / ``ns-viewer`` load it."""
+    return eval_setup(Path(config_path), test_mode="test")[1]
+
+
+def render_test_view(
+    config_path: Path, index: int = 0, output_name: str = "rgb", pipeline: Optional[Pipeline] = None
+) -> Dict[str, Any]:
     """Renders test view ``index`` of a run through the viewer's path (``model.get_outputs_for_camera``).
 
-    ``output_name`` picks the model output (vanilla-nerf calls its image ``rgb_fine``).
+    ``output_name`` picks the model output (vanilla-nerf calls its image ``rgb_fine``); ``pipeline`` reuses a
+    pipeline already loaded from ``config_path``.
 
     Returns:
         ``rgb`` and ``gt`` as uint8 arrays ``(H, W, 3)`` and ``psnr`` in dB.
     """
-    _, pipeline, _, _ = eval_setup(Path(config_path), test_mode="test")
+    pipeline = pipeline or load_pipeline(config_path)
     dataset = pipeline.datamanager.eval_dataset
     camera = dataset.cameras[index : index + 1].to(pipeline.device)
     with torch.no_grad():
@@ -119,25 +136,101 @@ def render_test_view(config_path: Path, index: int = 0, output_name: str = "rgb"
     rgb = outputs[output_name].clamp(0.0, 1.0).cpu()
     gt = pipeline.model.renderer_rgb.blend_background(dataset.get_image_float32(index)).clamp(0.0, 1.0)
     psnr = float(-10.0 * torch.log10(((rgb - gt) ** 2).mean()))
-    to_u8 = lambda x: (x.numpy() * 255.0 + 0.5).astype(np.uint8)  # noqa: E731
-    return {"rgb": to_u8(rgb), "gt": to_u8(gt), "psnr": psnr}
+    return {"rgb": _to_uint8(rgb), "gt": _to_uint8(gt), "psnr": psnr}
+
+
+def scene_cameras(positions: np.ndarray, res: int) -> Cameras:
+    """Cameras at ``positions`` ``(N, 3)`` looking at the origin, as ``staf-make-scene`` places its cameras.
+
+    Same pose convention, field of view and principal point as the scene's views loaded by the Blender dataparser
+    (which keeps the scene's world frame: scale factor 1).
+    """
+    poses = np.stack([look_at_pose(p)[:3, :4] for p in positions])
+    focal = 0.5 * res / math.tan(0.5 * CAMERA_ANGLE_X)
+    return Cameras(
+        camera_to_worlds=torch.tensor(poses, dtype=torch.float32), fx=focal, fy=focal, cx=0.5 * res, cy=0.5 * res,
+        width=res, height=res,
+    )  # fmt: skip
+
+
+def orbit_cameras(res: int, frames: int, elevation_deg: float = 30.0) -> Cameras:
+    """``frames`` cameras on a circle around a ``staf-make-scene`` scene, at its cameras' distance."""
+    azimuth = 2.0 * math.pi * np.arange(frames) / frames
+    cos_el, sin_el = math.cos(math.radians(elevation_deg)), math.sin(math.radians(elevation_deg))
+    positions = CAMERA_RADIUS * np.stack(
+        [cos_el * np.cos(azimuth), cos_el * np.sin(azimuth), np.full(frames, sin_el)], axis=-1
+    )
+    return scene_cameras(positions, res)
+
+
+def render_orbit(pipeline: Pipeline, res: int, frames: int = 24, elevation_deg: float = 30.0) -> List[np.ndarray]:
+    """Renders :func:`orbit_cameras` through the viewer's path; returns uint8 ``(res, res, 3)`` frames."""
+    cameras = orbit_cameras(res, frames, elevation_deg).to(pipeline.device)
+    images = []
+    with torch.no_grad():
+        for i in range(frames):
+            images.append(_to_uint8(pipeline.model.get_outputs_for_camera(cameras[i : i + 1])["rgb"]))
+    return images
+
+
+def enlarge(image: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement: every pixel becomes a ``factor`` x ``factor`` block."""
+    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def labelled_panels(panels: Sequence[Tuple[str, np.ndarray]], scale: int = 4, gap: int = 8) -> np.ndarray:
+    """Images side by side, each enlarged ``scale`` times (nearest neighbour) under its label, on white."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=14)
+    label_h = 24
+    tiles = [enlarge(image, scale) for _, image in panels]
+    height = label_h + max(t.shape[0] for t in tiles)
+    width = sum(t.shape[1] for t in tiles) + gap * (len(tiles) - 1)
+    canvas = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for (label, _), tile in zip(panels, tiles):
+        draw.text((x + 2, 4), label, fill="black", font=font)
+        canvas.paste(Image.fromarray(tile), (x, label_h))
+        x += tile.shape[1] + gap
+    return np.asarray(canvas)
+
+
+def write_gif(path: Path, frames: Sequence[np.ndarray], frame_ms: int = 100) -> None:
+    """An endlessly looping GIF (Pillow; no ffmpeg needed), written atomically."""
+    from PIL import Image
+
+    images = [Image.fromarray(frame) for frame in frames]
+    options = {"format": "GIF", "save_all": True, "append_images": images[1:], "duration": frame_ms, "loop": 0}
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, **options)
 
 
 def run_nerf_demo(
-    out_dir: Path, quick: bool = False, *, iterations: Optional[int] = None, res: Optional[int] = None
+    out_dir: Path,
+    quick: bool = False,
+    *,
+    iterations: Optional[int] = None,
+    res: Optional[int] = None,
+    orbit_frames: int = 24,
 ) -> Dict[str, Any]:
-    """Generates a scene, trains ``staf`` on the CPU and writes a test view next to its ground truth.
+    """Generates a scene, trains ``staf`` on the CPU, writes a test view next to its ground truth and an orbit.
 
     Args:
         out_dir: Output folder: ``scene/`` (the dataset), ``runs/`` (the nerfstudio run), ``nerf_test_view.png``
-            (rendered | ground truth) and ``nerf_metrics.json``.
+            (rendered | ground truth, at the scene's resolution), ``nerf_test_view_x4.png`` (the same enlarged 4x,
+            nearest neighbour, labelled), ``nerf_orbit.gif`` (a circle around the scene rendered at twice the scene's
+            resolution, shown 2x) and ``nerf_metrics.json``.
         quick: A smaller scene and fewer steps (about a quarter of the time).
         iterations: Override the number of training steps (tests use a handful).
         res: Override the scene resolution.
+        orbit_frames: Frames of the orbit.
 
     Returns:
-        ``psnr`` (test view, dB), ``wall_time_s`` (training), ``iterations``, ``image`` (the PNG), ``config``
-        (the run's ``config.yml``, for ``ns-eval`` / ``ns-render`` / ``ns-export`` / ``ns-viewer``), ``metrics``.
+        ``psnr`` (test view, dB), ``wall_time_s`` (training), ``iterations``, ``image`` (the PNG), ``image_x4``,
+        ``orbit`` (the GIF), ``config`` (the run's ``config.yml``, for ``ns-eval`` / ``ns-render`` / ``ns-export`` /
+        ``ns-viewer``), ``metrics``.
     """
     out_dir = Path(out_dir)
     default_res, views, default_iterations = (32, (24, 2, 2), 150) if quick else (48, (40, 3, 3), 400)
@@ -149,9 +242,15 @@ def run_nerf_demo(
     start = time.perf_counter()
     config_path = train(config)
     wall_time = time.perf_counter() - start
-    view = render_test_view(config_path)
+    pipeline = load_pipeline(config_path)
+    view = render_test_view(config_path, pipeline=pipeline)
     image_path = out_dir / "nerf_test_view.png"
     write_image(image_path, np.concatenate([view["rgb"], view["gt"]], axis=1))
+    x4_path = out_dir / "nerf_test_view_x4.png"
+    labels = (f"staf, {iterations} it: {view['psnr']:.1f} dB", f"ground truth ({res}x{res})")
+    write_image(x4_path, labelled_panels(list(zip(labels, (view["rgb"], view["gt"])))))
+    orbit_path = out_dir / "nerf_orbit.gif"
+    write_gif(orbit_path, [enlarge(f, 2) for f in render_orbit(pipeline, 2 * res, orbit_frames)])
     metrics = {
         "method": "staf",
         "psnr": view["psnr"],
@@ -160,10 +259,12 @@ def run_nerf_demo(
         "resolution": res,
         "train_views": views[0],
         "image": str(image_path),
+        "image_x4": str(x4_path),
+        "orbit": str(orbit_path),
         "config": str(config_path),
     }
     write_json(out_dir / "nerf_metrics.json", metrics)
     metrics["metrics"] = out_dir / "nerf_metrics.json"
-    metrics["image"] = image_path
+    metrics["image"], metrics["image_x4"], metrics["orbit"] = image_path, x4_path, orbit_path
     metrics["config"] = config_path
     return metrics
