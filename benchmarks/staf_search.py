@@ -196,6 +196,28 @@ def run_one(name: str, image: str, size: int, epochs: int, seed: int, evals: int
             "final": curve[-1]["psnr"], "curve": curve, "wall_s": time.perf_counter() - t0, "spec": spec}
 
 
+def plot(results: List[dict], path: Path, epochs: int) -> None:
+    """PSNR against step, one panel per image, one line per variant (seed 0, the given budget)."""
+    from staf_nerfstudio.plotting import pyplot, save_figure
+
+    plt = pyplot()
+    rows = [r for r in results if r["epochs"] == epochs and r["seed"] == 0]
+    images = sorted({r["image"] for r in rows})
+    names = sorted({r["variant"] for r in rows})
+    colors = {name: plt.get_cmap("tab10")(i % 10) for i, name in enumerate(names)}  # one colour per variant
+    fig, axes = plt.subplots(1, len(images), figsize=(4.6 * len(images), 3.6), squeeze=False)
+    for ax, image in zip(axes[0], images):
+        for r in sorted((r for r in rows if r["image"] == image), key=lambda r: -r["final"]):
+            ax.plot([c["step"] for c in r["curve"]], [c["psnr"] for c in r["curve"]], marker=".",
+                    color=colors[r["variant"]], label=f"{r['variant']} {r['final']:.1f}")
+        ax.set_title(f"{image} {rows[0]['size']}x{rows[0]['size']}, {epochs} epochs")
+        ax.set_xlabel("step")
+        ax.set_ylabel("clean PSNR (dB)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    save_figure(fig, path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/staf_search.jsonl"))
@@ -206,10 +228,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
+    parser.add_argument("--plot", type=Path, help="only plot the --out results of --epochs (seed 0) to this PNG")
     args = parser.parse_args()
     if args.list:
         for name, spec in VARIANTS.items():
             print(name, json.dumps(spec))
+        return
+    if args.plot:
+        plot([json.loads(line) for line in args.out.read_text().splitlines()], args.plot, args.epochs)
         return
     unknown = [name for name in args.variants if name not in VARIANTS]
     if unknown:
