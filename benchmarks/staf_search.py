@@ -218,6 +218,30 @@ def plot(results: List[dict], path: Path, epochs: int) -> None:
     save_figure(fig, path)
 
 
+def table(results: List[dict], epochs: int) -> str:
+    """Markdown: final clean PSNR per variant (rows) and image (columns), mean +- std over the seeds run."""
+    rows = [r for r in results if r["epochs"] == epochs]
+    images = sorted({r["image"] for r in rows})
+    finals: Dict[tuple, List[float]] = {}
+    for r in rows:
+        finals.setdefault((r["variant"], r["image"]), []).append(r["final"])
+    order = sorted({r["variant"] for r in rows}, key=lambda v: -sum(max(finals.get((v, i), [0])) for i in images))
+    lines = ["| variant | params | " + " | ".join(images) + " |", "|---|---|" + "---|" * len(images)]
+    params = {r["variant"]: r["params"] for r in rows}
+    for name in order:
+        cells = []
+        for image in images:
+            vals = torch.tensor(finals.get((name, image), []), dtype=torch.float64)
+            if len(vals) == 0:
+                cells.append("")
+            elif len(vals) == 1:
+                cells.append(f"{vals[0]:.2f} (1 seed)")
+            else:
+                cells.append(f"{vals.mean():.2f} +- {vals.std():.2f} ({len(vals)} seeds)")
+        lines.append(f"| {name} | {params[name]:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/staf_search.jsonl"))
@@ -229,10 +253,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     parser.add_argument("--plot", type=Path, help="only plot the --out results of --epochs (seed 0) to this PNG")
+    parser.add_argument("--table", action="store_true", help="only print the --out results of --epochs as a table")
     args = parser.parse_args()
     if args.list:
         for name, spec in VARIANTS.items():
             print(name, json.dumps(spec))
+        return
+    if args.table:
+        print(table([json.loads(line) for line in args.out.read_text().splitlines()], args.epochs))
         return
     if args.plot:
         plot([json.loads(line) for line in args.out.read_text().splitlines()], args.plot, args.epochs)
