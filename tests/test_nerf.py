@@ -19,20 +19,13 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from nerf_sizes import TINY
 
 from staf_nerfstudio.scene import make_scene
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 RES = 16
-TINY = {
-    "hidden_dim": 16,
-    "num_layers": 1,
-    "hidden_dim_color": 16,
-    "proposal_hidden_dim": 16,
-    "num_proposal_samples_per_ray": (16, 8),
-    "num_nerf_samples_per_ray": 8,
-}
 TINY_HASH = {**TINY, "hash_levels": 4, "hash_log2_size": 12, "hash_max_res": 64, "proposal_hash_levels": 2,
              "proposal_hash_log2_size": 10, "proposal_hash_max_res": (32,)}  # fmt: skip
 

@@ -18,6 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from nerf_sizes import TINY
 
 from staf_nerfstudio.scene import make_scene
 
@@ -25,14 +26,6 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 
 WORLD_SIZE = 2
 STEPS = 4
-TINY = {
-    "hidden_dim": 16,
-    "num_layers": 1,
-    "hidden_dim_color": 16,
-    "proposal_hidden_dim": 16,
-    "num_proposal_samples_per_ray": (16, 8),
-    "num_nerf_samples_per_ray": 8,
-}
 ACTIVATION_PARAMS = ("amplitudes", "frequencies", "phases")
 
 
