@@ -31,12 +31,31 @@ from staf_tasks.models.config import (
     WireModelConfig,
     check_model_name,
 )
-from staf_tasks.models.finer import FinerLayer
-from staf_tasks.models.gauss import GaussLayer
-from staf_tasks.models.registry import BaselineMLP, build_model, count_parameters
-from staf_tasks.models.relu_pe import FourierFeatures, ReluLayer
-from staf_tasks.models.siren import SineLayer, siren_uniform_
-from staf_tasks.models.wire import ComplexLinear, GaborLayer
+
+# The networks import torch; they load on first use, so that the settings above (all a command line needs to parse
+# its flags and print its help) come without torch.
+_LAZY = {
+    "FinerLayer": "finer",
+    "GaussLayer": "gauss",
+    "BaselineMLP": "registry",
+    "build_model": "registry",
+    "count_parameters": "registry",
+    "FourierFeatures": "relu_pe",
+    "ReluLayer": "relu_pe",
+    "SineLayer": "siren",
+    "siren_uniform_": "siren",
+    "ComplexLinear": "wire",
+    "GaborLayer": "wire",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"staf_tasks.models.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "MODEL_NAMES",
