@@ -57,7 +57,8 @@ def test_help_text_is_plain(entry, args, capsys, monkeypatch):
 
 
 def test_optional_flags_keep_parsing(tmp_path):
-    assert run(fit_entrypoint, ["image", "--data", "camera", "--name", "cam", *TINY, "--output-dir", str(tmp_path)]) == 0
+    args = ["image", "--data", "camera", "--name", "cam", *TINY, "--output-dir", str(tmp_path)]
+    assert run(fit_entrypoint, args) == 0
     saved = yaml.safe_load((tmp_path / "cam" / "config.yml").read_text())
     assert saved["data"] == "camera" and saved["size"] == [12, 12]
 
