@@ -1,13 +1,14 @@
-"""``staf-bench``: train several models on one task under the same budget and seeds; write a table and figures."""
+"""``staf-bench``: train several models on one task (one or many signals) under the same budget and seeds, in this
+process or on Ray (:mod:`staf_tasks.sweep`); write a table and figures."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import statistics
+import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -15,9 +16,21 @@ from staf_nerfstudio.io import write_json, write_text
 from staf_nerfstudio.plotting import pyplot, save_figure
 from staf_tasks.errors import StafUserError
 from staf_tasks.models import MODEL_NAMES
-from staf_tasks.plots import plot_curves
-from staf_tasks.tasks import FitConfig, Task
+from staf_tasks.sweep import (
+    RayOptions,
+    Runner,
+    describe,
+    finished_result,
+    run_fits,
+    run_one,
+    signal_labels,
+    sweep_configs,
+)
+from staf_tasks.task_configs import FitConfig
 from staf_tasks.validate import check_fit_config, check_output_folder, check_resume
+
+if TYPE_CHECKING:
+    from staf_tasks.tasks import Task
 
 
 def parse_models(text: str) -> List[str]:
@@ -35,17 +48,11 @@ def _mean_spread(values: List[float]) -> tuple:
     return statistics.fmean(finite), (statistics.stdev(finite) if len(finite) > 1 else 0.0)
 
 
-def run_config(base: FitConfig, bench_dir: Path, model: str, seed: int, resume: Optional[Path] = None) -> FitConfig:
-    """The config of one (model, seed) run of a sweep: its folder is ``bench_dir/MODEL-seedSEED``."""
-    return dataclasses.replace(base, model=model, seed=seed, output_dir=bench_dir, name=f"{model}-seed{seed}",
-                               overwrite=resume is None, resume=resume, config=None)
+def plan_runs(base: FitConfig, bench_dir: Path, configs: Sequence[FitConfig], resume: bool) -> List[str]:
+    """Which runs of a sweep (one config per signal, model and seed) still have to be done, checked before anything
+    is written.
 
-
-def plan_runs(task: Task, base: FitConfig, bench_dir: Path, models: List[str], seeds: int,
-              resume: bool) -> Dict[Tuple[str, int], str]:
-    """Which (model, seed) runs a sweep still has to do, checked before anything is written.
-
-    Returns ``{(model, seed): "done" | "resume" | "run"}``: ``done`` runs (finished with the sweep's settings) are
+    Returns one of ``"done" | "resume" | "run"`` per config: ``done`` runs (finished with the sweep's settings) are
     reused, ``resume`` runs continue from their checkpoint, ``run`` runs start afresh. An existing ``bench_dir`` is
     refused unless ``resume`` or ``base.overwrite``; with ``resume``, a run folder trained with other settings is
     refused (see :func:`staf_tasks.validate.check_resume`).
@@ -53,8 +60,6 @@ def plan_runs(task: Task, base: FitConfig, bench_dir: Path, models: List[str], s
     from staf_tasks.runner import CONFIG_NAME, METRICS_NAME, checkpoint_epoch, load_run_config
     from staf_tasks.training import CHECKPOINT_NAME
 
-    if seeds < 1:
-        raise StafUserError(f"--seeds must be >= 1, got {seeds}")
     check_fit_config(base)
     check_output_folder(bench_dir)
     if resume and base.overwrite:
@@ -64,98 +69,166 @@ def plan_runs(task: Task, base: FitConfig, bench_dir: Path, models: List[str], s
     if not resume and not base.overwrite and bench_dir.is_dir() and any(bench_dir.iterdir()):
         raise StafUserError(f"{bench_dir} already holds a sweep's results; pass --resume to finish it (finished runs "
                             "are kept), --overwrite to replace it, or --name for a new folder")
-    plan = {}
-    for model in models:
-        for seed in range(base.seed, base.seed + seeds):
-            run_dir = bench_dir / f"{model}-seed{seed}"
-            state = "run"
-            if resume and (run_dir / CHECKPOINT_NAME).exists() and (run_dir / CONFIG_NAME).exists():
-                _, saved = load_run_config(run_dir)
-                done = checkpoint_epoch(run_dir)
-                check_resume(run_dir, saved, run_config(base, bench_dir, model, seed, run_dir), done)
-                state = "done" if (run_dir / METRICS_NAME).exists() and done == base.train.epochs else "resume"
-            plan[(model, seed)] = state
+    plan = []
+    for cfg in configs:
+        run_dir = Path(cfg.output_dir) / cfg.name
+        state = "run"
+        if resume and (run_dir / CHECKPOINT_NAME).exists() and (run_dir / CONFIG_NAME).exists():
+            _, saved = load_run_config(run_dir)
+            done = checkpoint_epoch(run_dir)
+            check_resume(run_dir, saved, resumed(cfg), done)
+            state = "done" if (run_dir / METRICS_NAME).exists() and done == cfg.train.epochs else "resume"
+        plan.append(state)
     return plan
 
 
-def run_bench(task: Task, base: FitConfig, models: List[str], seeds: int, resume: bool = False) -> Dict:
-    """Fits every model with seeds ``base.seed .. base.seed + seeds - 1``; returns the results dict it writes.
+def resumed(cfg: FitConfig) -> FitConfig:
+    """The config of a sweep's run that continues from the checkpoint in its folder."""
+    return dataclasses.replace(cfg, resume=Path(cfg.output_dir) / cfg.name, overwrite=False)
 
-    With ``resume``, finished (model, seed) runs in the sweep's folder are kept and interrupted ones continued.
-    """
-    from staf_tasks.runner import METRICS_NAME, run_task
 
-    bench_dir = Path(base.output_dir) / (base.name or f"bench-{task.name}")
-    plan = plan_runs(task, base, bench_dir, models, seeds, resume)
-    primary = task.primary_metric
-    rows, curves, bands, previews = [], {}, {}, {}
+def _aggregate(results: List[Dict], models: List[str], primary: str, seeds: int) -> List[Dict]:
+    """One row per model over the given fits (mean and spread of the final metric, failed fits listed)."""
+    rows = []
     for model in models:
-        finals, bests, times, histories, params = [], [], [], [], None
+        fits = [r for r in results if r["model"] == model]
+        done = [r["metrics"] for r in fits if r["status"] == "ok"]
+        finals = [m["final"][primary] for m in done]
+        mean, spread = _mean_spread(finals)
+        best_mean, _ = _mean_spread([m["best_during_training"].get(primary, math.nan) for m in done])
+        row = {"model": model, f"{primary}_mean": mean, f"{primary}_std": spread, f"best_{primary}_during_training":
+               best_mean, "parameters": done[0]["parameters"] if done else None,
+               "wall_time_s": statistics.fmean(m["wall_time_s"] for m in done) if done else math.nan,
+               "seeds": seeds, "per_seed": finals,
+               "failed": [{"signal": r["signal"], "seed": r["seed"], "error": r["error"]} for r in fits
+                          if r["status"] != "ok"]}
         extra: Dict[str, List[float]] = {}
-        for k in range(seeds):
-            seed = base.seed + k
-            run_dir = bench_dir / f"{model}-seed{seed}"
-            if plan[(model, seed)] == "done":
-                m = json.loads((run_dir / METRICS_NAME).read_text())
-            else:
-                cfg = run_config(base, bench_dir, model, seed, run_dir if plan[(model, seed)] == "resume" else None)
-                m = run_task(task.name, cfg).metrics
-            params = m["parameters"]
-            finals.append(m["final"][primary])
-            bests.append(m["best_during_training"].get(primary, math.nan))
-            times.append(m["wall_time_s"])
-            histories.append(m["history"])
+        for m in done:
             for key, value in m["final"].items():
                 if key != primary and isinstance(value, (int, float)):
                     extra.setdefault(key, []).append(float(value))
-            if k == 0:
-                previews[model] = run_dir / task.preview_file
-        mean, spread = _mean_spread(finals)
-        best_mean, _ = _mean_spread(bests)
-        row = {"model": model, f"{primary}_mean": mean, f"{primary}_std": spread, f"best_{primary}_during_training":
-               best_mean, "parameters": params, "wall_time_s": statistics.fmean(times), "seeds": seeds,
-               "per_seed": finals}
         for key, values in extra.items():
             row[f"{key}_mean"], row[f"{key}_std"] = _mean_spread(values)
         rows.append(row)
-        # Mean curve over seeds (rows share their evaluation steps).
-        steps = [r["step"] for r in histories[0]]
-        stacked = np.array([[r.get(primary, np.nan) for r in h[: len(steps)]] for h in histories])
-        curves[model] = [{"step": s, primary: v} for s, v in zip(steps, np.nanmean(stacked, axis=0))]
-        if seeds > 1:
-            bands[model] = (steps, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0))
     rows.sort(key=lambda r: -r[f"{primary}_mean"] if math.isfinite(r[f"{primary}_mean"]) else math.inf)
-    results = {"task": task.name, "metric": primary, "seeds": seeds, "rows": rows, "output_dir": str(bench_dir),
-               "config": dataclasses.asdict(dataclasses.replace(base, output_dir=str(base.output_dir)))}
-    write_json(bench_dir / "results.json", results)
-    write_text(bench_dir / "table.md", format_table(rows, primary, task.name, seeds))
+    return rows
+
+
+def _curves(results: List[Dict], models: List[str], primary: str) -> tuple:
+    """Mean curve per model over its finished fits that share the first one's evaluation steps; min-max bands."""
+    curves, bands = {}, {}
+    for model in models:
+        histories = [r["metrics"]["history"] for r in results if r["model"] == model and r["status"] == "ok"]
+        if not histories:
+            continue
+        steps = [row["step"] for row in histories[0]]
+        histories = [h for h in histories if [row["step"] for row in h] == steps]
+        stacked = np.array([[row.get(primary, np.nan) for row in h] for h in histories])
+        curves[model] = [{"step": s, primary: v} for s, v in zip(steps, np.nanmean(stacked, axis=0))]
+        if len(histories) > 1:
+            bands[model] = (steps, np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0))
+    return curves, bands
+
+
+def run_bench(
+    task: Task,
+    base: FitConfig,
+    models: List[str],
+    seeds: int,
+    signals: Optional[Sequence[Optional[str]]] = None,
+    ray: Optional[RayOptions] = None,
+    runner: Runner = run_one,
+    log: Callable[[str], None] = print,
+    resume: bool = False,
+) -> Dict:
+    """Fits every signal x model x seed (seeds ``base.seed .. base.seed + seeds - 1``; signals default to
+    ``base.data``), one after another or as Ray tasks; returns the results dict it writes.
+
+    With ``resume``, the runs in the sweep's folder that finished with the same settings are kept (their results
+    read from their metrics.json) and interrupted ones continued; without it (or ``base.overwrite``) an existing
+    sweep folder is refused before anything is written.
+    """
+    if seeds < 1:
+        raise StafUserError(f"--seeds must be >= 1, got {seeds}")
+    signals = list(signals) if signals else [base.data]
+    bench_dir = Path(base.output_dir) / (base.name or f"bench-{task.name}")
+    primary = task.primary_metric
+    if ray is not None:
+        base = dataclasses.replace(base, progress=False)  # the sweep logs one line per finished fit instead
+    configs = sweep_configs(base, signals, models, seeds, bench_dir)
+    plan = plan_runs(base, bench_dir, configs, resume)
+    per_signal = len(models) * seeds
+    previews = [i < per_signal and cfg.seed == base.seed for i, cfg in enumerate(configs)]
+    results: List[Optional[Dict]] = [
+        finished_result(task.name, cfg, preview) if state == "done" else None
+        for cfg, preview, state in zip(configs, previews, plan)
+    ]
+    todo = [i for i, state in enumerate(plan) if state != "done"]
+    for i in range(len(configs)):
+        if results[i] is not None:
+            log(f"[kept] {describe(results[i], primary)}")
+    started = time.perf_counter()
+    fitted = run_fits(task.name, [resumed(configs[i]) if plan[i] == "resume" else configs[i] for i in todo],
+                      [previews[i] for i in todo], ray=ray, runner=runner,
+                      on_result=lambda r, done, total: log(f"[{done}/{total}] {describe(r, primary)}")) if todo else []
+    sweep_s = time.perf_counter() - started
+    for i, result in zip(todo, fitted):
+        results[i] = result
+    rows = _aggregate(results, models, primary, seeds)
+    out = {"task": task.name, "metric": primary, "seeds": seeds, "signals": signals, "rows": rows,
+           "output_dir": str(bench_dir), "executor": "ray" if ray is not None else "sequential",
+           "ray_address": (ray.address or "local") if ray is not None else None, "sweep_wall_time_s": sweep_s,
+           "config": dataclasses.asdict(dataclasses.replace(base, output_dir=str(base.output_dir))),
+           "fits": [{k: r.get(k) for k in ("signal", "model", "seed", "status", "error", "run_dir")}
+                    | {"final": r["metrics"]["final"] if r["status"] == "ok" else None} for r in results]}
+    text = format_table(rows, primary, task.name, seeds, len(signals))
+    if len(signals) > 1:
+        labels = signal_labels(signals)
+        out["per_signal"] = {label: _aggregate(results[i * per_signal : (i + 1) * per_signal], models, primary,
+                                               seeds) for i, label in enumerate(labels)}
+        text += "\n" + "\n".join(format_table(r, primary, f"{task.name} on {label}", seeds)
+                                  for label, r in out["per_signal"].items())
+    write_json(bench_dir / "results.json", out)
+    write_text(bench_dir / "table.md", text)
+    from staf_tasks.plots import plot_curves  # imports torch: only once the fits have run
+
+    curves, bands = _curves(results, models, primary)
     plot_curves(bench_dir / "curves.png", curves, metric=primary, title=f"{task.name}: clean evaluation "
-                f"passes, mean over {seeds} seed(s)" + (" (band: min-max)" if seeds > 1 else ""), bands=bands)
-    plot_previews(bench_dir / "reconstructions.png", previews, {r["model"]: r for r in rows}, primary)
-    return results
+                f"passes, mean over {seeds} seed(s)" + (" (band: min-max)" if bands else ""), bands=bands)
+    pictures = {r["model"]: r["preview"] for r in results if r.get("preview")}
+    if pictures:
+        plot_previews(bench_dir / "reconstructions.png", pictures, {r["model"]: r for r in rows}, primary)
+    return out
 
 
-def format_table(rows: List[Dict], primary: str, task: str, seeds: int) -> str:
+def format_table(rows: List[Dict], primary: str, task: str, seeds: int, signals: int = 1) -> str:
     others = sorted({k[: -len("_mean")] for r in rows for k in r if k.endswith("_mean") and k != f"{primary}_mean"})
+    any_failed = any(r.get("failed") for r in rows)
     head = ["model", f"{primary} (mean ± std)"] + others + [f"best {primary} during training", "parameters",
-                                                            "wall time (s)"]
-    lines = [f"{task}: clean evaluation pass after training, {seeds} seed(s)", "",
+                                                            "wall time (s)"] + (["failed fits"] if any_failed else [])
+    over = f"{seeds} seed(s)" + (f" x {signals} signals" if signals > 1 else "")
+    lines = [f"{task}: clean evaluation pass after training, {over}", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["model"], f"{r[f'{primary}_mean']:.3f} ± {r[f'{primary}_std']:.3f}"]
         cells += [f"{r.get(f'{o}_mean', math.nan):.4f}" for o in others]
-        cells += [f"{r[f'best_{primary}_during_training']:.3f}", f"{r['parameters']:,}", f"{r['wall_time_s']:.1f}"]
+        params = f"{r['parameters']:,}" if r["parameters"] is not None else "-"
+        cells += [f"{r[f'best_{primary}_during_training']:.3f}", params, f"{r['wall_time_s']:.1f}"]
+        if any_failed:
+            cells.append("; ".join(f"{f['signal'] or 'default'} seed {f['seed']}: {f['error']}".replace("|", "/")
+                                   for f in r.get("failed", [])) or "0")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def plot_previews(path: Path, previews: Dict[str, Path], rows: Dict[str, Dict], primary: str) -> Path:
+def plot_previews(path: Path, previews: Dict[str, bytes], rows: Dict[str, Dict], primary: str) -> Path:
+    """The preview picture of each model (PNG bytes) side by side, titled with its metric."""
     import imageio.v3 as iio
 
     plt = pyplot()
     fig, axes = plt.subplots(1, len(previews), figsize=(3.6 * len(previews), 3.9), squeeze=False)
-    for ax, (model, file) in zip(axes[0], previews.items()):
-        image = iio.imread(file)
+    for ax, (model, png) in zip(axes[0], previews.items()):
+        image = iio.imread(png, extension=".png")
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None)
         ax.set_title(f"{model}: {rows[model][f'{primary}_mean']:.3f}", fontsize=10)
         ax.axis("off")

@@ -1,18 +1,28 @@
-"""Config files: dataclass configs <-> YAML (plain data, safe to load), with clear errors for unknown keys."""
+"""Config files: dataclass configs <-> YAML (plain data, safe to load), with clear errors for unknown keys; the presets
+shipped in ``staf_tasks/presets/`` by name, and a run folder's own ``config.yml``."""
 
 from __future__ import annotations
 
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any, Dict, Type, TypeVar
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 import yaml
 
 from staf_nerfstudio.io import to_plain, write_text
 from staf_tasks.errors import StafUserError
+from staf_tasks.validate import check_resumed_task
 
 T = TypeVar("T")
+
+RUN_CONFIG_NAME = "config.yml"
+"""The config a run folder keeps (its task name plus every setting)."""
+PRESETS_DIR = Path(__file__).parent / "presets"
+"""The presets shipped with the package: ``--config NAME`` reads ``PRESETS_DIR/NAME.yaml``."""
+RUN_ONLY_KEYS = ("name", "resume", "overwrite", "config")
+"""Keys of a run's config.yml that say where and how that run was started, not what it fits: a new run started
+from it with --config does not take them."""
 
 
 def _convert(value: Any, annotation: Any, key: str) -> Any:
@@ -77,3 +87,64 @@ def load_config(cls: Type[T], path: Path | str, base: T | None = None) -> T:
 def save_config(path: Path | str, config: Any, extra: Dict[str, Any] | None = None) -> Path:
     data = {**(extra or {}), **to_plain(config)}
     return write_text(path, yaml.safe_dump(data, sort_keys=False))
+
+
+def preset_names() -> List[str]:
+    """The names ``--config`` accepts for the shipped presets."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def resolve_config_path(text: str) -> Path:
+    """What ``--config TEXT`` names: a YAML file, a run folder (its config.yml) or a shipped preset by name."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not (path / RUN_CONFIG_NAME).exists():
+            raise StafUserError(f"--config {text}: a folder without {RUN_CONFIG_NAME}; give a YAML file, a run "
+                                "folder or a preset name")
+        return path / RUN_CONFIG_NAME
+    if path.exists():
+        return path
+    preset = PRESETS_DIR / (text if text.endswith(".yaml") else f"{text}.yaml")
+    if "/" not in text and preset.exists():
+        return preset
+    raise StafUserError(f"config file not found: {text}; give a YAML file, a run folder or a preset name: "
+                        f"{', '.join(preset_names())}")
+
+
+def load_run_config(run_dir: Path | str) -> Tuple[str, Any]:
+    """The task name and config of a finished (or checkpointed) run folder."""
+    from staf_tasks.task_configs import task_config_class
+
+    path = Path(run_dir) / RUN_CONFIG_NAME
+    if not path.exists():
+        raise StafUserError(f"{run_dir} is not a run folder (no {RUN_CONFIG_NAME}); give the folder staf-fit printed")
+    data = load_yaml(path)
+    task_name = data.pop("task", None)
+    if task_name is None:
+        raise StafUserError(f"{path} names no task")
+    return task_name, apply_overrides(task_config_class(task_name)(), data)
+
+
+def config_with_preset(task_name: str, preset: Optional[str], resume: Optional[Path]) -> Any:
+    """The defaults a command line starts from: the run's saved config (resume), else the task defaults, then a
+    preset on top (a YAML file, a preset name, or another run's config.yml without its run-only keys)."""
+    from staf_tasks.task_configs import task_config_class
+
+    cfg = task_config_class(task_name)()
+    if resume is not None:
+        if not (Path(resume) / RUN_CONFIG_NAME).exists():
+            raise StafUserError(f"--resume {resume} is not a run folder (no {RUN_CONFIG_NAME}); give a folder "
+                                "staf-fit wrote")
+        saved_task = load_yaml(Path(resume) / RUN_CONFIG_NAME).get("task")
+        check_resumed_task(resume, saved_task, task_name)
+        _, cfg = load_run_config(resume)
+    if preset is not None:
+        path = resolve_config_path(preset)
+        data = load_yaml(path)
+        if "task" in data:  # a run's own config.yml
+            if data["task"] != task_name:
+                raise StafUserError(f"--config {preset} holds a {data['task']!r} run's settings; use them with "
+                                    f"`{data['task']}` instead of `{task_name}`")
+            data = {k: v for k, v in data.items() if k != "task" and k not in RUN_ONLY_KEYS}
+        cfg = apply_overrides(cfg, data)
+    return cfg

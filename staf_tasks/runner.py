@@ -7,14 +7,14 @@ import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 
 import numpy as np
 import torch
 from torch import nn
 
 from staf_nerfstudio.io import remove_stale_temp_files, write_json
-from staf_tasks.config import apply_overrides, load_yaml, save_config, to_plain
+from staf_tasks.config import RUN_CONFIG_NAME, config_with_preset, load_run_config, save_config, to_plain
 from staf_tasks.errors import StafUserError
 from staf_tasks.models import build_model, count_parameters
 from staf_tasks.plots import plot_curves
@@ -27,7 +27,7 @@ from staf_tasks.validate import (
     check_resumed_task,
 )
 
-CONFIG_NAME = "config.yml"
+CONFIG_NAME = RUN_CONFIG_NAME
 METRICS_NAME = "metrics.json"
 
 
@@ -144,19 +144,6 @@ def run_task(task_name: str, cfg: FitConfig) -> RunSummary:
     return RunSummary(run_dir, metrics, result)
 
 
-def load_run_config(run_dir: Path) -> Tuple[str, FitConfig]:
-    """The task name and config of a finished (or checkpointed) run folder."""
-    path = Path(run_dir) / CONFIG_NAME
-    if not path.exists():
-        raise StafUserError(f"{run_dir} is not a run folder (no {CONFIG_NAME}); give the folder staf-fit printed")
-    data = load_yaml(path)
-    task_name = data.pop("task", None)
-    if task_name is None:
-        raise StafUserError(f"{path} names no task")
-    task = get_task(task_name)
-    return task_name, apply_overrides(task.config_cls(), data)
-
-
 def load_run(run_dir: Path) -> Tuple[Task, FitConfig, nn.Module, Dict[str, Any]]:
     """Rebuilds the trained network of a run folder from its config.yml and checkpoint."""
     run_dir = Path(run_dir)
@@ -177,22 +164,6 @@ def load_run(run_dir: Path) -> Tuple[Task, FitConfig, nn.Module, Dict[str, Any]]
                             "again with --overwrite") from None
     model.eval()
     return task, cfg, model, info
-
-
-def config_with_preset(task: Task, preset: Optional[Path], resume: Optional[Path]) -> FitConfig:
-    """The defaults a command line starts from: the run's saved config (resume), else the task defaults, then a
-    YAML preset on top."""
-    cfg = task.config_cls()
-    if resume is not None:
-        if not (Path(resume) / CONFIG_NAME).exists():
-            raise StafUserError(f"--resume {resume} is not a run folder (no {CONFIG_NAME}); give a folder staf-fit "
-                                "wrote")
-        saved_task = load_yaml(Path(resume) / CONFIG_NAME).get("task")
-        check_resumed_task(resume, saved_task, task.name)
-        _, cfg = load_run_config(resume)
-    if preset is not None:
-        cfg = apply_overrides(cfg, load_yaml(preset))
-    return cfg
 
 
 __all__ = ["run_task", "load_run", "load_run_config", "config_with_preset", "to_plain", "RunSummary"]

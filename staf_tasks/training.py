@@ -15,32 +15,10 @@ from torch import Tensor, nn
 
 from staf_nerfstudio.io import save_torch
 from staf_tasks.errors import StafUserError
+from staf_tasks.progress import progress_bar
+from staf_tasks.task_configs import TrainConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
-
-
-@dataclass
-class TrainConfig:
-    """Optimization settings (the authors': Adam, MSE, learning rate decayed by ``b^min(t/T, 1)``)."""
-
-    epochs: int = 501
-    """Passes over the training coordinates (full-batch tasks: optimizer steps)."""
-    batch_size: int = 4096
-    """Coordinates per optimizer step; 0 uses all of them (full batch)."""
-    lr: float = 1e-3
-    """Initial Adam learning rate."""
-    lr_decay: float = 0.05
-    """Factor b of the decay ``lr * b^min(t/T, 1)``: the learning rate at the end is ``lr * b`` (1 = constant)."""
-    activation_lr_scale: float = 1.0
-    """Multiplies the learning rate of STAF's amplitudes, frequencies and phases (1 = the authors' setting)."""
-    eval_every: int = 10
-    """Epochs between clean evaluation passes over the full signal (the last epoch is always evaluated)."""
-    checkpoint_every: int = 50
-    """Epochs between checkpoints (the last epoch is always saved)."""
-    eval_chunk: int = 65536
-    """Coordinates per forward pass during evaluation (bounds memory)."""
-    device: str = "auto"
-    """``auto`` (CUDA when available), ``cpu`` or ``cuda``."""
 
 
 @dataclass
@@ -102,28 +80,6 @@ def predict(model: nn.Module, coords: Tensor, chunk: int = 65536) -> Tensor:
     device = next(model.parameters()).device
     outs = [model(coords[i : i + chunk].to(device)).float().cpu() for i in range(0, coords.shape[0], chunk)]
     return torch.cat(outs) if outs else torch.zeros(0)
-
-
-def _progress(enabled: bool, description: str):
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        transient=False,
-    )
 
 
 def fit(
@@ -191,7 +147,7 @@ def fit(
     last_prediction: Optional[Tensor] = None
     t_start = time.perf_counter() - result.wall_time_s
     loss_value = float("nan")
-    with _progress(progress, description) as bar:
+    with progress_bar(progress, description, steps_per_epoch=steps_per_epoch) as bar:
         task = bar.add_task(description, total=cfg.epochs, completed=start_epoch, status="")
         for epoch in range(start_epoch + 1, cfg.epochs + 1):
             model.train()

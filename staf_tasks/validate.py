@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from staf_nerfstudio.io import to_plain
 from staf_tasks.errors import StafUserError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -118,8 +119,6 @@ def check_output_folder(folder: Path, option: str = "--output-dir") -> None:
 def check_resume(run_dir: Path, saved: Any, cfg: Any, epochs_done: Optional[int]) -> None:
     """Refuses a ``--resume`` whose settings differ from the run's in what is trained (model, network shape, data,
     optimizer), or that asks for fewer epochs than the checkpoint holds."""
-    from staf_tasks.config import to_plain
-
     old, new = flatten(to_plain(saved)), flatten(to_plain(cfg))
     changed = [k for k in new if k not in RESUMABLE_CHANGES and old.get(k) != new[k]]
     if changed:

@@ -119,7 +119,8 @@ ROWS = [
     ("flag-wrong-type", "staf-fit image --train.epochs many --output-dir {o}", "error", ["many", "--help"]),
     ("bench-unknown-model", "staf-bench image --models staf,resnet --output-dir {o}", "error", ["resnet"]),
     ("config-missing", "staf-fit image --config {d}/none.yaml --output-dir {o}", "error", ["not found"]),
-    ("config-is-folder", "staf-fit image --config {d} --output-dir {o}", "error", ["Is a directory"]),
+    ("config-is-folder", "staf-fit image --config {d} --output-dir {o}", "error",
+     ["a folder without config.yml", "preset name"]),
     ("config-unknown-key", "staf-fit image --config {d}/bad.yaml --output-dir {o}", "error", ["unknown config key"]),
     ("theory-help", "staf-theory --help", "quiet", []),
     # Accepted, with a warning that names what happened.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Dict
 
-from staf_tasks.errors import StafUserError
+from staf_tasks.task_configs import FitConfig, task_config_class
 from staf_tasks.tasks.audio import AudioTask
-from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
+from staf_tasks.tasks.base import Prepared, RenderRequest, Task
 from staf_tasks.tasks.image import DenoiseTask, ImageTask, SuperResolutionTask
 from staf_tasks.tasks.shape import ShapeTask
 
@@ -16,10 +16,9 @@ TASKS: Dict[str, Task] = {
 
 
 def get_task(name: str) -> Task:
-    try:
-        return TASKS[name]
-    except KeyError:
-        raise StafUserError(f"unknown task {name!r}; choose one of: {', '.join(TASKS)}") from None
+    """The task called ``name``; an unknown name raises :class:`StafUserError` naming the tasks."""
+    task_config_class(name)
+    return TASKS[name]
 
 
 __all__ = ["TASKS", "FitConfig", "Prepared", "RenderRequest", "Task", "get_task"]

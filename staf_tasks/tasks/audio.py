@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict
 
 import torch
 from torch import nn
 
-from staf_nerfstudio.settings import FinerSettings, ModelsConfig, SirenSettings, StafSettings
 from staf_tasks.data.audio import audio_coords, load_audio, write_wav
 from staf_tasks.errors import StafUserError
 from staf_tasks.metrics import audio_psnr
 from staf_tasks.plots import plot_waveforms
-from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
-from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
-
-
-@dataclass
-class AudioFitConfig(FitConfig):
-    """Fit an audio clip (default: a built-in synthesized cello-like phrase) with the authors' audio preset."""
-
-    max_seconds: Optional[float] = None
-    """Keep only the first seconds of the clip (unset: all of it)."""
-    mixdown: bool = True
-    """Average a stereo/multi-channel file to mono (with a warning); with --no-mixdown it is an error."""
-    peak_normalize: bool = True
-    """Scale the clip so its peak is 1, as the authors do (PSNR is measured on that scale)."""
-    models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(
-            staf=StafSettings(tau=5, first_omega=3000.0, hidden_omega=30.0),
-            siren=SirenSettings(first_omega=3000.0, hidden_omega=30.0),
-            finer=FinerSettings(first_omega=3000.0, hidden_omega=30.0),
-        )
-    )
-    """Per-model settings (STAF: tau 5, omega 3000/30; SIREN and FINER: first omega 3000, SIREN's audio setting)."""
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=1001, batch_size=0, lr=2.5e-4, lr_decay=0.36, eval_every=25)
-    )
-    """Optimization: 1001 full-batch steps, lr 2.5e-4 decayed to 36% (the authors' audio preset)."""
+from staf_tasks.task_configs import AudioFitConfig
+from staf_tasks.tasks.base import Prepared, RenderRequest, Task
+from staf_tasks.training import FitProblem, FitResult, predict
 
 
 class AudioTask(Task):

@@ -5,46 +5,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, Optional
 
 from torch import nn
 
-from staf_nerfstudio.settings import ModelsConfig
-from staf_tasks.training import FitProblem, FitResult, TrainConfig
-
-ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]
-
-
-@dataclass
-class FitConfig:
-    """Settings common to every task."""
-
-    data: Optional[str] = None
-    """Signal to fit: a file path, or a built-in name; unset = the task's built-in default (no download)."""
-    model: ModelName = "staf"
-    """Network to fit with: STAF or one of the authors' baselines."""
-    models: ModelsConfig = field(default_factory=ModelsConfig)
-    """Per-model settings (only the chosen model's are used)."""
-    hidden_features: int = 256
-    """Width of every hidden layer."""
-    hidden_layers: int = 3
-    """Hidden W -> W layers after the first (3 = the paper's 2-256x4-3 shape for images)."""
-    train: TrainConfig = field(default_factory=TrainConfig)
-    """Optimization settings."""
-    seed: int = 0
-    """Fixes the initialization, the minibatch order and any synthetic noise: same seed, same machine, same metrics."""
-    output_dir: Path = Path("outputs")
-    """Folder that receives the run folder."""
-    name: Optional[str] = None
-    """Run folder name under output_dir (default: TASK-MODEL)."""
-    overwrite: bool = False
-    """Start afresh even if the run folder already holds a checkpoint."""
-    resume: Optional[Path] = None
-    """Continue the run in this folder from its last checkpoint; its config.yml is the default for every flag."""
-    config: Optional[Path] = None
-    """A YAML preset (e.g. configs/image.yaml) whose keys override the defaults; flags override it in turn."""
-    progress: bool = True
-    """Show a progress bar with the live metric."""
+from staf_tasks.training import FitProblem, FitResult
 
 
 @dataclass

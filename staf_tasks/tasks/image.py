@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import torch
@@ -13,69 +12,13 @@ from torch import nn
 
 from staf_nerfstudio.coords import grid_coords
 from staf_nerfstudio.io import write_image
-from staf_nerfstudio.settings import ModelsConfig, StafSettings
 from staf_tasks.data.image import image_to_values, load_image, resize_image, values_to_image
 from staf_tasks.errors import StafUserError, StafWarning
 from staf_tasks.metrics import psnr, ssim
 from staf_tasks.plots import plot_side_by_side
-from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
-from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
-
-
-@dataclass
-class ImageFitConfig(FitConfig):
-    """Fit an image (default: scikit-image's astronaut) with the authors' image preset."""
-
-    size: Optional[Tuple[int, int]] = None
-    """Resize the image to WIDTH HEIGHT pixels before fitting (every command takes sizes as width, then height);
-    unset keeps its size. A size of another aspect ratio stretches the image, with a warning."""
-    max_side: Optional[int] = None
-    """Shrink the image so that its longer side is at most this many pixels, keeping its aspect ratio (the quick
-    presets: 256); ignored when --size is given."""
-    composite_alpha: bool = False
-    """Composite an image with an alpha channel over white instead of refusing it."""
-    models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(
-            staf=StafSettings(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True)
-        )
-    )
-    """Per-model settings (STAF: tau 5, omega 60/30, skip, as the authors' image preset)."""
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=501, batch_size=4096, lr=1e-3, lr_decay=0.05)
-    )
-    """Optimization: 501 epochs of 4096-pixel batches, lr 1e-3 decayed to 5% (the authors' image preset)."""
-
-
-@dataclass
-class SuperResolutionConfig(ImageFitConfig):
-    """Train on the image downsampled by ``factor``, evaluate at full resolution (authors' x4 SR preset)."""
-
-    factor: int = 4
-    """Downsampling factor between the full-resolution target and the training image."""
-    models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=5, first_omega=30.0, hidden_omega=30.0))
-    )
-    """Per-model settings (STAF: tau 5, omega 30/30, no skip)."""
-    train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=501, batch_size=256, lr=1e-3, lr_decay=0.1))
-    """Optimization: 501 epochs of 256-pixel batches, lr 1e-3 decayed to 10%."""
-
-
-@dataclass
-class DenoiseConfig(ImageFitConfig):
-    """Fit a noisy copy of the image and compare with the clean one (authors' denoising preset)."""
-
-    photon_scale: float = 10.0
-    """Poisson noise: the noisy image is Poisson(photon_scale * x) / photon_scale ..."""
-    read_noise: float = 0.2
-    """... plus Gaussian noise of this standard deviation (seeded by --seed)."""
-    models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=2, first_omega=5.0, hidden_omega=5.0))
-    )
-    """Per-model settings (STAF: tau 2, omega 5/5, no skip)."""
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=501, batch_size=4096, lr=2.5e-4, lr_decay=1.0)
-    )
-    """Optimization: 501 epochs of 4096-pixel batches, lr 2.5e-4, no decay."""
+from staf_tasks.task_configs import DenoiseConfig, ImageFitConfig, SuperResolutionConfig
+from staf_tasks.tasks.base import Prepared, RenderRequest, Task
+from staf_tasks.training import FitProblem, FitResult, predict
 
 
 def image_metrics(pred_values: torch.Tensor, target: np.ndarray) -> Dict[str, float]:

@@ -7,7 +7,6 @@ the input mesh by Chamfer distance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict
 
@@ -15,7 +14,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from staf_nerfstudio.settings import ModelsConfig, StafSettings
 from staf_tasks.data.shape import (
     extract_mesh,
     grid_axis,
@@ -27,28 +25,9 @@ from staf_tasks.data.shape import (
 )
 from staf_tasks.errors import StafUserError
 from staf_tasks.metrics import chamfer_distance, iou
-from staf_tasks.tasks.base import FitConfig, Prepared, RenderRequest, Task
-from staf_tasks.training import FitProblem, FitResult, TrainConfig, predict
-
-
-@dataclass
-class ShapeFitConfig(FitConfig):
-    """Fit the occupancy of a mesh (default: a built-in trefoil knot) with the authors' occupancy preset."""
-
-    resolution: int = 512
-    """Grid points per axis of the training occupancy grid (the authors: 512)."""
-    allow_non_watertight: bool = False
-    """Accept a mesh with holes (inside decided by ray votes and generalized winding numbers)."""
-    chamfer_points: int = 100_000
-    """Surface points sampled on each mesh for the Chamfer distance."""
-    models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=5, first_omega=30.0, hidden_omega=30.0))
-    )
-    """Per-model settings (STAF: tau 5, omega 30/30, no skip)."""
-    train: TrainConfig = field(
-        default_factory=lambda: TrainConfig(epochs=200, batch_size=100_000, lr=2.5e-4, lr_decay=0.36, eval_every=10)
-    )
-    """Optimization: 200 epochs of 100k points, lr 2.5e-4 decayed to 36% (the authors' occupancy preset)."""
+from staf_tasks.task_configs import ShapeFitConfig
+from staf_tasks.tasks.base import Prepared, RenderRequest, Task
+from staf_tasks.training import FitProblem, FitResult, predict
 
 
 def held_grid(resolution: int) -> torch.Tensor:
