@@ -136,8 +136,8 @@ def _render_area(image: np.ndarray, canvas: dict, panel: Optional[dict]) -> np.n
     return image[y0 + 10 : y1 - 10, x0 + 10 : x1 - 10, :3].astype(np.float64) / 255.0
 
 
-# Opt-in until it has passed: on this project's loaded 2-core machines the viewer never sent a frame for the camera
-# the page set within 300 s (three tries; see issue 14's notes). STAF_BROWSER_TEST=1 runs it.
+# Opt-in until CI has been seen to pass it: it passes on an idle machine (50 s), but on this project's loaded 2-core
+# machines (load 6-15) no frame arrived within 300 s in three tries. STAF_BROWSER_TEST=1 runs it.
 requires_opt_in = pytest.mark.skipif(
     os.environ.get("STAF_BROWSER_TEST") != "1",
     reason="the browser viewer test is opt-in until it passes here: set STAF_BROWSER_TEST=1 to run it",
