@@ -140,7 +140,7 @@ def _render_area(image: np.ndarray, canvas: dict, panel: Optional[dict]) -> np.n
 # machines (load 6-15) no frame arrived within 300 s in three tries. STAF_BROWSER_TEST=1 runs it.
 requires_opt_in = pytest.mark.skipif(
     os.environ.get("STAF_BROWSER_TEST") != "1",
-    reason="the browser viewer test is opt-in until it passes here: set STAF_BROWSER_TEST=1 to run it",
+    reason="the browser viewer test is opt-in until CI has passed it: set STAF_BROWSER_TEST=1 to run it",
 )
 
 
