@@ -26,8 +26,8 @@ def amplitude_laplace_scale(tau: int, init: str) -> float:
     gives ``N(0, 1/4)``; ``"unit"`` (the paper's theorem, ``s = 2 / tau``) gives ``N(0, 1)``.
     """
     check_init(init)
-    if init == "siren":
-        raise ValueError("init 'siren' draws no Laplace amplitudes (its first term has amplitude 1)")
+    if init not in LAPLACE_INITS:
+        raise ValueError(f"init {init!r} draws no Laplace amplitudes (only {', '.join(LAPLACE_INITS)} do)")
     return 1.0 / (2.0 * tau) if init == "official" else 2.0 / tau
 
 
@@ -46,7 +46,8 @@ class StafActivation(nn.Module):
 
     Args:
         tau: Number of sine terms.
-        omega: Frequencies are drawn from ``omega * U[0, 1)``; omega does not multiply ``z``.
+        omega: Frequencies are drawn from ``omega * U[0, 1)`` (``init="siren"``: ``omega, 2 omega, ...``); omega does
+            not multiply ``z``.
         sharing: ``"layer"`` (one ``(tau,)`` set per layer, the paper's choice), ``"neuron"`` (``(num_features, tau)``)
             or ``"network"`` (a ``(tau,)`` set that :class:`~staf_nerfstudio.StafMLP` shares between all layers).
         num_features: Width of the layer; required for ``"neuron"`` sharing.

@@ -31,9 +31,9 @@ class StafMLP(nn.Module):
     """STAF(in -> W), ``hidden_layers`` x STAF(W -> W), then a plain linear read-out (W -> out).
 
     Defaults come from :class:`staf_nerfstudio.settings.StafSettings`. Linear layers keep PyTorch's default
-    ``nn.Linear`` initialization. ``first_omega`` / ``hidden_omega`` only set the range the first / other activations
-    draw their frequencies from. With ``sharing="network"`` every block holds the same :class:`StafActivation` (drawn
-    with ``first_omega``).
+    ``nn.Linear`` initialization unless ``init="siren"``. ``first_omega`` / ``hidden_omega`` only set the range the
+    first / other activations draw their frequencies from. With ``sharing="network"`` every block holds the same
+    :class:`StafActivation` (drawn with ``first_omega``).
 
     Args:
         in_features: Input coordinates per point.
