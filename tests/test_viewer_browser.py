@@ -100,6 +100,18 @@ def run_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return train(config)
 
 
+def _overloaded() -> Optional[str]:
+    """Why this machine is too busy for a fair timing verdict, or None.
+
+    On an idle 2-core machine the first frame arrives in 20-50 s; on this project's shared machines under load 6-15
+    (other jobs) none arrived within 300 s in three tries. A timeout there says nothing about the viewer, so it is
+    reported as a skip naming the load; on a machine that is not overloaded the same timeout fails the test.
+    """
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    return f"load average {load:.1f} on {cores} cores" if load > 2 * cores else None
+
+
 def _wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -110,6 +122,9 @@ def _wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
             return
         except OSError:
             time.sleep(0.5)
+    busy = _overloaded()
+    if busy:
+        pytest.skip(f"ns-viewer did not listen within {START_TIMEOUT_S:.0f} s with the machine overloaded ({busy})")
     pytest.fail(f"ns-viewer did not listen on port {port} within {START_TIMEOUT_S:.0f} s:\n{log.read_text()[-3000:]}")
 
 
@@ -136,18 +151,10 @@ def _render_area(image: np.ndarray, canvas: dict, panel: Optional[dict]) -> np.n
     return image[y0 + 10 : y1 - 10, x0 + 10 : x1 - 10, :3].astype(np.float64) / 255.0
 
 
-# Opt-in until CI has been seen to pass it: it passes on an idle machine (50 s), but on this project's loaded 2-core
-# machines (load 6-15) no frame arrived within 300 s in three tries. STAF_BROWSER_TEST=1 runs it.
-requires_opt_in = pytest.mark.skipif(
-    os.environ.get("STAF_BROWSER_TEST") != "1",
-    reason="the browser viewer test is opt-in until CI has passed it: set STAF_BROWSER_TEST=1 to run it",
-)
-
-
-@requires_opt_in
 @requires_chromium
 def test_ns_viewer_renders_staf_run_in_chromium(run_config: Path, tmp_path: Path) -> None:
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    sync_playwright, PlaywrightTimeout = playwright_api.sync_playwright, playwright_api.TimeoutError
     max_res = int(os.environ.get("STAF_VIEWER_MAX_RES", "128"))
     port = _free_port()
     log = tmp_path / "ns-viewer.log"
@@ -188,7 +195,13 @@ def test_ns_viewer_renders_staf_run_in_chromium(run_config: Path, tmp_path: Path
                 page.goto(f"http://{origin}/")
                 resolution = page.get_by_text(re.compile(r"Resolution: "))
                 timeout_ms = RENDER_TIMEOUT_S * 1000
-                page.get_by_text(re.compile(r"Resolution: [1-9]\d*x\d+px")).wait_for(timeout=timeout_ms)  # first frame
+                try:  # the first frame
+                    page.get_by_text(re.compile(r"Resolution: [1-9]\d*x\d+px")).wait_for(timeout=timeout_ms)
+                except PlaywrightTimeout:
+                    busy = _overloaded()
+                    if busy:
+                        pytest.skip(f"no frame within {RENDER_TIMEOUT_S:.0f} s with the machine overloaded ({busy})")
+                    raise
                 # Pull the camera back from viser's default (inside the object) to about the training cameras'
                 # distance: one wheel event zooms out 0.95^(-deltaY/100) times (camera-controls, dolly speed 0.3).
                 page.mouse.move(VIEWPORT["width"] * 0.35, VIEWPORT["height"] * 0.55)
