@@ -9,15 +9,10 @@ one plot. Used for the README's pictures.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-import imageio.v3 as iio
-import numpy as np
-
-from staf_tasks.plots import plot_curves, plot_side_by_side
+from staf_tasks.compare import compare_curves, compare_images
 from staf_tasks.runner import load_run_config
-from staf_tasks.tasks import get_task
 
 
 def main() -> None:
@@ -31,28 +26,7 @@ def main() -> None:
     for spec in args.runs:
         path, _, label = spec.partition("=")
         runs.append((Path(path), label or load_run_config(Path(path))[1].model))
-    if args.curves:
-        curves = {}
-        for run_dir, label in runs:
-            metrics = json.loads((run_dir / "metrics.json").read_text())
-            curves[label] = metrics["history"]
-        metric = "psnr" if "psnr" in metrics["final"] else "iou"
-        plot_curves(args.out, curves, metric=metric, title=f"{metrics['task']}: clean evaluation passes")
-        print(f"wrote {args.out}")
-        return
-    task_name, cfg = load_run_config(runs[0][0])
-    task = get_task(task_name)
-    prepared = task.prepare(cfg)
-    target = prepared.state["target"]
-    images, titles = task.reference_panels(prepared)
-    for run_dir, label in runs:
-        final = json.loads((run_dir / "metrics.json").read_text())["final"]
-        recon = iio.imread(run_dir / "reconstruction.png").astype(np.float32) / 255.0
-        if recon.shape != target.shape:
-            raise SystemExit(f"{run_dir}: reconstruction {recon.shape} does not match the target {target.shape}")
-        images.append(recon)
-        titles.append(f"{label}\n{final['psnr']:.2f} dB, SSIM {final['ssim']:.3f}")
-    plot_side_by_side(args.out, images, titles)
+    (compare_curves if args.curves else compare_images)(args.out, runs)
     print(f"wrote {args.out}")
 
 
