@@ -32,11 +32,12 @@ class StafSettings:
     tau: int = 5
     """Sine terms per activation."""
     first_omega: float = 30.0
-    """Range the first activation's frequencies are drawn from (omega * U[0, 1)); it does not multiply z."""
+    """First activation: with init "siren", SIREN's omega_0 (its first term is sin(omega z), the harmonics k*omega);
+    with "official"/"unit", the range its frequencies are drawn from (omega * U[0, 1)), which does not multiply z."""
     hidden_omega: float = 30.0
-    """Range the other activations' frequencies are drawn from. With torch's default Linear init the sine arguments
-    w*z of a hidden layer have an RMS of about omega/6 (about 5 at 30, where SIREN's are about 1.4); 10 matches SIREN
-    and fits audio, super-resolution and in-between shape values far better than the authors' 30 (see README)."""
+    """The same for the other activations (init "siren" also scales their linear init as SIREN does). With
+    "official"/"unit" and torch's default Linear init the sine arguments w*z of a hidden layer have an RMS of about
+    omega/6 (about 5 at 30, where SIREN's are about 1.4): 10 matches SIREN (see README)."""
     skip: bool = False
     """Add the pre-activation back in every non-first layer (the authors' image-fitting setting)."""
     sharing: StafSharing = "layer"
