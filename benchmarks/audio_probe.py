@@ -51,8 +51,9 @@ def main() -> None:
         if wanted and not all(word in label for word in wanted):
             continue
         torch.manual_seed(0)
-        preset = AudioFitConfig()  # the authors' audio preset; each row changes one thing
-        models = dataclasses.replace(preset.models, staf=dataclasses.replace(preset.models.staf, **staf_settings))
+        preset = AudioFitConfig()  # the authors' audio preset, STAF with its "official" init; one change per row
+        staf = dataclasses.replace(preset.models.staf, **{"init": "official", **staf_settings})
+        models = dataclasses.replace(preset.models, staf=staf)
         model = build_model(model_name, 1, 1, preset.hidden_features, preset.hidden_layers, models)
         x = squeezed if squeeze else coords
         problem = FitProblem(x, values, x, lambda pred: {"psnr": audio_psnr(pred, values)})

@@ -151,7 +151,8 @@ def build(name: str, seed: int, device: str) -> torch.nn.Module:
     if name == "siren":
         return build_model("siren", 2, 3, hidden_features=256, hidden_layers=3).to(device)
     impl = "autograd" if name == "compile" else name
-    net = StafMLP(2, 256, 3, 3, tau=5, first_omega=60.0, hidden_omega=30.0, skip=True, implementation=impl)
+    net = StafMLP(2, 256, 3, 3, tau=5, first_omega=60.0, hidden_omega=30.0, skip=True, init="official",
+                  implementation=impl)
     net = net.to(device)
     return torch.compile(net) if name == "compile" else net
 

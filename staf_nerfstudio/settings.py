@@ -4,10 +4,12 @@ This is the one place the networks' defaults are written down: :class:`~staf_ner
 :class:`~staf_nerfstudio.StafMLP`, :func:`staf_nerfstudio.networks.build_model`, the NeRF field and the theory commands
 take theirs from here. It imports nothing of the package, so every module can use it.
 
-The defaults are the settings the STAF authors used: STAF tau 5 with both omegas 30 (the authors' image setting),
-SIREN and FINER omega 30/30, FINER first-layer bias scale 5, WIRE omega 30 and sigma 10, Gauss sigma 10, ReLU + 256
-Gaussian Fourier features of scale 10 (for coordinates in [-1, 1]). A preset or the NeRF method overrides them where
-its signal needs other values (e.g. the NeRF method's omega 10 and Fourier-feature sigma 1).
+STAF's default is the SIREN-exact start (init "siren": SIREN's linear init, each activation sin(omega z) plus small
+harmonics), tau 5, omega 30/30, no skip; the authors' own settings are one flag away (init "official", and the
+tasks' ``--config <task>_paper``). The baselines keep the settings the STAF authors used: SIREN and FINER omega
+30/30, FINER first-layer bias scale 5, WIRE omega 30 and sigma 10, Gauss sigma 10, ReLU + 256 Gaussian Fourier
+features of scale 10 (for coordinates in [-1, 1]). A task or the NeRF method overrides them where its signal needs
+other values (e.g. the NeRF method's omega 10 and Fourier-feature sigma 1).
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ class StafSettings:
     """Add the pre-activation back in every non-first layer (the authors' image-fitting setting)."""
     sharing: StafSharing = "layer"
     """Activation parameter sharing: "layer" (the paper's choice), "neuron" or "network"."""
-    init: StafInit = "official"
-    """Init: "official" (authors' code: torch's Linear init, random activation draws, post-activations N(0, 1/4)),
-    "unit" (the same with the theorem's N(0, 1)) or "siren" (SIREN's linear init; each activation starts as
-    sin(omega z) plus tau-1 harmonics k*omega, k = 2..tau, of small random amplitude and random phase)."""
+    init: StafInit = "siren"
+    """Init: "siren" (the default: SIREN's linear init; each activation starts as sin(omega z) plus tau-1 harmonics
+    k*omega, k = 2..tau, of small random amplitude and random phase: a SIREN at step 0 that learns its activations),
+    "official" (the authors' code: torch's Linear init, random activation draws, post-activations N(0, 1/4)) or
+    "unit" (the same with the theorem's N(0, 1))."""
     extra_amplitude: float = 0.1
     """init "siren": the harmonic terms' amplitudes are drawn from U(-k, k) with this k (0 gives an exact SIREN)."""
     first_extra_amplitude: float = 0.3

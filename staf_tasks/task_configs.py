@@ -1,7 +1,9 @@
 """Every task's config (and the training settings it holds), free of torch: the command line builds its help and
 parses flags from these dataclasses without importing torch; the tasks themselves live in :mod:`staf_tasks.tasks`.
 
-The defaults are the authors' presets (arXiv 2502.00869), restated in ``staf_tasks/presets/<task>.yaml``. Field
+The defaults are the authors' presets (arXiv 2502.00869) for the data, budget and optimizer, with STAF's default init
+"siren" (a SIREN-exact start; see :mod:`staf_nerfstudio.settings`); they are restated in
+``staf_tasks/presets/<task>.yaml``, and the authors' exact settings, STAF's included, in ``<task>_paper.yaml``. Field
 docstrings are the command line's help text, so they are plain text (no reStructuredText markup), and optional
 values show a metavar naming what to give (``--resume RUN_DIR``) instead of tyro's ``{None}|PATH``.
 """
@@ -44,6 +46,11 @@ class TrainConfig:
 
 ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]
 
+SMOOTH_STAF = {"first_extra_amplitude": 0.0}
+"""STAF for signals that must be right between the samples (audio, super-resolution, denoising, shapes): no harmonics
+in the first activation at the start, since they add input frequencies k * omega (above the audio's Nyquist rate at
+omega 3000; noise between pixels in SR). Measured in the README; images keep them (they fit detail faster)."""
+
 
 @dataclass
 class FitConfig:
@@ -80,7 +87,7 @@ class FitConfig:
 
 @dataclass
 class ImageFitConfig(FitConfig):
-    """Fit an image (default: scikit-image's astronaut) with the authors' image preset."""
+    """Fit an image (default: scikit-image's astronaut); the authors' image preset: --config image_paper."""
 
     size: Annotated[Optional[Tuple[int, int]], tyro.conf.arg(metavar="WIDTH HEIGHT")] = None
     """Resize the image to WIDTH HEIGHT pixels before fitting (every command takes sizes as width, then height);
@@ -92,10 +99,11 @@ class ImageFitConfig(FitConfig):
     """Composite an image with an alpha channel over white instead of refusing it."""
     models: ModelsConfig = field(
         default_factory=lambda: ModelsConfig(
-            staf=StafSettings(tau=5, first_omega=60.0, hidden_omega=30.0, skip=True)
+            staf=StafSettings(tau=5, first_omega=60.0, hidden_omega=30.0, skip=False)
         )
     )
-    """Per-model settings (STAF: tau 5, omega 60/30, skip, as the authors' image preset)."""
+    """Per-model settings (STAF: SIREN-exact start, tau 5, omega 60/30, no skip; the authors add skip connections
+    to their init "official")."""
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=501, batch_size=4096, lr=1e-3, lr_decay=0.05)
     )
@@ -104,30 +112,36 @@ class ImageFitConfig(FitConfig):
 
 @dataclass
 class SuperResolutionConfig(ImageFitConfig):
-    """Train on the image downsampled by --factor, evaluate at full resolution (authors' x4 SR preset)."""
+    """Train on the image downsampled by --factor, evaluate at full resolution (the authors' x4 SR preset; their
+    STAF: --config sr_paper)."""
 
     factor: int = 4
     """Downsampling factor between the full-resolution target and the training image."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=5, first_omega=30.0, hidden_omega=30.0))
+        default_factory=lambda: ModelsConfig(
+            staf=StafSettings(first_omega=30.0, hidden_omega=30.0, extra_amplitude=0.0, first_extra_amplitude=0.0)
+        )
     )
-    """Per-model settings (STAF: tau 5, omega 30/30, no skip)."""
+    """Per-model settings (STAF: exactly SIREN at the start, every harmonic's amplitude 0, tau 5, omega 30/30; the
+    harmonics grow as they learn. Starting them at 0.1 fits the training pixels as well and interpolates worse)."""
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=501, batch_size=256, lr=1e-3, lr_decay=0.1))
     """Optimization: 501 epochs of 256-pixel batches, lr 1e-3 decayed to 10%."""
 
 
 @dataclass
 class DenoiseConfig(ImageFitConfig):
-    """Fit a noisy copy of the image and compare with the clean one (authors' denoising preset)."""
+    """Fit a noisy copy of the image and compare with the clean one (the authors' denoising preset; their STAF:
+    --config denoise_paper)."""
 
     photon_scale: float = 10.0
     """Poisson noise: the noisy image is Poisson(photon_scale * x) / photon_scale ..."""
     read_noise: float = 0.2
     """... plus Gaussian noise of this standard deviation (seeded by --seed)."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=2, first_omega=5.0, hidden_omega=5.0))
+        default_factory=lambda: ModelsConfig(staf=StafSettings(first_omega=30.0, hidden_omega=30.0, **SMOOTH_STAF))
     )
-    """Per-model settings (STAF: tau 2, omega 5/5, no skip)."""
+    """Per-model settings (STAF: SIREN-exact start, tau 5, omega 30/30, no first-layer harmonics; the authors use
+    tau 2 and omega 5/5 with their init)."""
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=501, batch_size=4096, lr=2.5e-4, lr_decay=1.0)
     )
@@ -136,7 +150,8 @@ class DenoiseConfig(ImageFitConfig):
 
 @dataclass
 class AudioFitConfig(FitConfig):
-    """Fit an audio clip (default: a built-in synthesized cello-like phrase) with the authors' audio preset."""
+    """Fit an audio clip (default: a built-in synthesized cello-like phrase) with the authors' audio preset (their
+    STAF: --config audio_paper)."""
 
     max_seconds: Annotated[Optional[float], tyro.conf.arg(metavar="SECONDS")] = None
     """Keep only the first seconds of the clip (unset: all of it)."""
@@ -146,12 +161,13 @@ class AudioFitConfig(FitConfig):
     """Scale the clip so its peak is 1, as the authors do (PSNR is measured on that scale)."""
     models: ModelsConfig = field(
         default_factory=lambda: ModelsConfig(
-            staf=StafSettings(tau=5, first_omega=3000.0, hidden_omega=30.0),
+            staf=StafSettings(first_omega=3000.0, hidden_omega=30.0, **SMOOTH_STAF),
             siren=SirenSettings(first_omega=3000.0, hidden_omega=30.0),
             finer=FinerSettings(first_omega=3000.0, hidden_omega=30.0),
         )
     )
-    """Per-model settings (STAF: tau 5, omega 3000/30; SIREN and FINER: first omega 3000, SIREN's audio setting)."""
+    """Per-model settings (STAF: SIREN-exact start, tau 5, omega 3000/30, no first-layer harmonics; SIREN and FINER:
+    first omega 3000, SIREN's audio setting)."""
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=1001, batch_size=0, lr=2.5e-4, lr_decay=0.36, eval_every=25)
     )
@@ -160,7 +176,8 @@ class AudioFitConfig(FitConfig):
 
 @dataclass
 class ShapeFitConfig(FitConfig):
-    """Fit the occupancy of a mesh (default: a built-in trefoil knot) with the authors' occupancy preset."""
+    """Fit the occupancy of a mesh (default: a built-in trefoil knot) with the authors' occupancy preset (their STAF:
+    --config shape_paper)."""
 
     resolution: int = 512
     """Grid points per axis of the training occupancy grid (the authors: 512)."""
@@ -169,9 +186,9 @@ class ShapeFitConfig(FitConfig):
     chamfer_points: int = 100_000
     """Surface points sampled on each mesh for the Chamfer distance."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(tau=5, first_omega=30.0, hidden_omega=30.0))
+        default_factory=lambda: ModelsConfig(staf=StafSettings(first_omega=30.0, hidden_omega=30.0, **SMOOTH_STAF))
     )
-    """Per-model settings (STAF: tau 5, omega 30/30, no skip)."""
+    """Per-model settings (STAF: SIREN-exact start, tau 5, omega 30/30, no first-layer harmonics)."""
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=200, batch_size=100_000, lr=2.5e-4, lr_decay=0.36, eval_every=10)
     )

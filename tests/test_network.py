@@ -25,7 +25,7 @@ def test_parameter_counts(sharing, expected):
 
 
 def test_structure():
-    net = StafMLP(2, 16, 2, 3, tau=4, first_omega=60.0, hidden_omega=30.0, skip=True)
+    net = StafMLP(2, 16, 2, 3, tau=4, first_omega=60.0, hidden_omega=30.0, skip=True, init="official")
     assert len(net.layers) == 3
     assert all(isinstance(b.linear, torch.nn.Linear) for b in net.layers)
     assert all(isinstance(b.activation, StafActivation) for b in net.layers)

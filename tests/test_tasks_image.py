@@ -146,7 +146,7 @@ def test_existing_run_is_never_overwritten_silently(tmp_path, capsys):
 
 @pytest.mark.parametrize("task", ["image", "sr", "denoise", "audio", "shape"])
 def test_presets_restate_the_defaults(task):
-    """configs/<task>.yaml is the authors' setting: it must equal the code's defaults."""
+    """configs/<task>.yaml restates the task's defaults: it must equal them."""
     from staf_tasks.config import to_plain
     from staf_tasks.tasks import get_task
 

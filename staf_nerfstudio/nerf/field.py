@@ -45,6 +45,9 @@ NERF_OMEGA = 10.0
 coordinates faster than the image setting's 30 (SIREN's own setting is 30)."""
 NERF_COLOR_OMEGA = 5.0
 """Same for every layer of the colour head (its inputs are features, not coordinates)."""
+NERF_STAF_INIT = "official"
+"""STAF init of the NeRF fields: the authors' "official", not the package's "siren" (a SIREN field at step 0). On the
+README's generated scene (600 iterations, seed 1) "siren" reaches 19.00 dB test PSNR against "official"'s 20.37."""
 NERF_PE_FREQUENCIES = 128
 """ReLU trunk: random Fourier features of the position."""
 NERF_PE_SIGMA = 1.0
@@ -60,7 +63,7 @@ def build_field_mlp(
     first_omega: float,
     hidden_omega: float,
     tau: int = StafSettings.tau,
-    init: str = StafSettings.init,
+    init: str = NERF_STAF_INIT,
     sharing: str = StafSettings.sharing,
     skip: bool = StafSettings.skip,
     pe_frequencies: int = 0,
@@ -154,7 +157,7 @@ class StafField(Field):
         first_omega: float = NERF_OMEGA,
         hidden_omega: float = NERF_OMEGA,
         color_omega: float = NERF_COLOR_OMEGA,
-        init: str = StafSettings.init,
+        init: str = NERF_STAF_INIT,
         sharing: str = StafSettings.sharing,
         skip: bool = StafSettings.skip,
         pe_frequencies: int = NERF_PE_FREQUENCIES,

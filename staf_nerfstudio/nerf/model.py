@@ -32,6 +32,7 @@ from staf_nerfstudio.nerf.field import (
     NERF_OMEGA,
     NERF_PE_FREQUENCIES,
     NERF_PE_SIGMA,
+    NERF_STAF_INIT,
     FieldActivation,
     PositionEncoding,
     StafField,
@@ -73,9 +74,10 @@ class StafModelConfig(ModelConfig):
     """Same for the trunk's other layers."""
     color_omega: float = NERF_COLOR_OMEGA
     """Same for every layer of the colour head (its inputs are features, not coordinates)."""
-    staf_init: StafInit = StafSettings.init
-    """STAF init: "official" (authors' code, N(0, 1/4) post-activations), "unit" (the theorem's N(0, 1)) or "siren"
-    (SIREN's linear init, each activation sin(omega z) plus small harmonics: a SIREN field at step 0)."""
+    staf_init: StafInit = NERF_STAF_INIT
+    """STAF init: "official" (authors' code, N(0, 1/4) post-activations; the NeRF default, unlike the package's:
+    on the README's scene "siren" trains a worse field), "unit" (the theorem's N(0, 1)) or "siren" (SIREN's linear
+    init, each activation sin(omega z) plus small harmonics: a SIREN field at step 0)."""
     staf_sharing: StafSharing = StafSettings.sharing
     """STAF parameter sharing ("layer" is the paper's)."""
     staf_skip: bool = StafSettings.skip
