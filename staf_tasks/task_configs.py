@@ -47,9 +47,13 @@ class TrainConfig:
 ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]
 
 SMOOTH_STAF = {"first_extra_amplitude": 0.0}
-"""STAF for signals that must be right between the samples (audio, super-resolution, denoising, shapes): no harmonics
-in the first activation at the start, since they add input frequencies k * omega (above the audio's Nyquist rate at
-omega 3000; noise between pixels in SR). Measured in the README; images keep them (they fit detail faster)."""
+"""STAF for audio and denoising: no harmonics in the first activation at the start, since they add input frequencies
+k * omega (above the clip's Nyquist rate at omega 3000; the noise's frequencies in denoising). Images keep them (they
+fit detail faster). Measured in the README."""
+EXACT_SIREN_STAF = {"extra_amplitude": 0.0, "first_extra_amplitude": 0.0}
+"""STAF for tasks judged between the training samples (super-resolution, the shape's held grid): every harmonic starts
+at 0, so the network is exactly a SIREN at step 0 and the activations learn from there; harmonics started at 0.1 fit
+the training samples as well and put more high frequency between them. Measured in the README."""
 
 
 @dataclass
@@ -119,11 +123,10 @@ class SuperResolutionConfig(ImageFitConfig):
     """Downsampling factor between the full-resolution target and the training image."""
     models: ModelsConfig = field(
         default_factory=lambda: ModelsConfig(
-            staf=StafSettings(first_omega=30.0, hidden_omega=30.0, extra_amplitude=0.0, first_extra_amplitude=0.0)
+            staf=StafSettings(first_omega=30.0, hidden_omega=30.0, **EXACT_SIREN_STAF)
         )
     )
-    """Per-model settings (STAF: exactly SIREN at the start, every harmonic's amplitude 0, tau 5, omega 30/30; the
-    harmonics grow as they learn. Starting them at 0.1 fits the training pixels as well and interpolates worse)."""
+    """Per-model settings (STAF: exactly SIREN at the start, every harmonic's amplitude 0, tau 5, omega 30/30)."""
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=501, batch_size=256, lr=1e-3, lr_decay=0.1))
     """Optimization: 501 epochs of 256-pixel batches, lr 1e-3 decayed to 10%."""
 
@@ -186,9 +189,9 @@ class ShapeFitConfig(FitConfig):
     chamfer_points: int = 100_000
     """Surface points sampled on each mesh for the Chamfer distance."""
     models: ModelsConfig = field(
-        default_factory=lambda: ModelsConfig(staf=StafSettings(first_omega=30.0, hidden_omega=30.0, **SMOOTH_STAF))
+        default_factory=lambda: ModelsConfig(staf=StafSettings(first_omega=30.0, hidden_omega=30.0, **EXACT_SIREN_STAF))
     )
-    """Per-model settings (STAF: SIREN-exact start, tau 5, omega 30/30, no first-layer harmonics)."""
+    """Per-model settings (STAF: exactly SIREN at the start, every harmonic's amplitude 0, tau 5, omega 30/30)."""
     train: TrainConfig = field(
         default_factory=lambda: TrainConfig(epochs=200, batch_size=100_000, lr=2.5e-4, lr_decay=0.36, eval_every=10)
     )
