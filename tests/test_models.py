@@ -245,7 +245,8 @@ def test_hidden_omega_sets_sine_argument_scale_against_siren() -> None:
     siren_rms = _hidden_sine_argument_rms(siren, x, 2)
     assert 1.2 < siren_rms < 1.7
     for omega in (10.0, 30.0):
-        settings = ModelsConfig(staf=StafModelConfig(first_omega=60.0, hidden_omega=omega, sharing="neuron", init="official"))
+        staf_settings = StafModelConfig(first_omega=60.0, hidden_omega=omega, sharing="neuron", init="official")
+        settings = ModelsConfig(staf=staf_settings)
         staf = build_model("staf", 2, 3, 256, 3, settings)
         assert _hidden_sine_argument_rms(staf, x, 2) == pytest.approx(omega / 6, rel=0.15)
     assert 30.0 / 6 > 3 * siren_rms
