@@ -12,6 +12,7 @@ import argparse
 from pathlib import Path
 
 from staf_tasks.compare import compare_curves, compare_images
+from staf_tasks.errors import StafUserError
 from staf_tasks.runner import load_run_config
 
 
@@ -26,7 +27,10 @@ def main() -> None:
     for spec in args.runs:
         path, _, label = spec.partition("=")
         runs.append((Path(path), label or load_run_config(Path(path))[1].model))
-    (compare_curves if args.curves else compare_images)(args.out, runs)
+    try:
+        (compare_curves if args.curves else compare_images)(args.out, runs)
+    except StafUserError as err:  # e.g. runs of different sizes: one line, as before, not a traceback
+        raise SystemExit(str(err)) from None
     print(f"wrote {args.out}")
 
 
