@@ -158,9 +158,21 @@ def test_lpips_unavailable_without_weights(tmp_path: Path, monkeypatch: pytest.M
 # ---------------------------------------------------------------------------------------------------------------------
 
 
+def _ray_samples(rays: int = 4, samples: int = 6, dtype: torch.dtype = torch.float32):
+    """Samples along random rays from the origin, through the scene box of the field tests."""
+    from nerfstudio.cameras.rays import Frustums, RaySamples
+
+    origins = torch.zeros(rays, samples, 3, dtype=dtype)
+    directions = torch.nn.functional.normalize(torch.randn(rays, samples, 3, dtype=dtype), dim=-1)
+    starts = torch.linspace(0.1, 1.4, samples, dtype=dtype).expand(rays, samples)[..., None]
+    return RaySamples(
+        frustums=Frustums(origins, directions, starts, starts + 0.1, pixel_area=torch.ones(rays, samples, 1)),
+        camera_indices=torch.zeros(rays, samples, 1, dtype=torch.long),
+    )
+
+
 @pytest.mark.parametrize("activation", ["staf", "siren", "relu"])
 def test_field_activation_switch(activation: str) -> None:
-    from nerfstudio.cameras.rays import Frustums, RaySamples
     from nerfstudio.field_components.field_heads import FieldHeadNames
 
     from staf_nerfstudio import StafMLP
@@ -172,18 +184,45 @@ def test_field_activation_switch(activation: str) -> None:
     assert has_staf == (activation == "staf")
     assert (len(field.activation_parameters()) > 0) == (activation == "staf")
     assert len(field.activation_parameters()) + len(field.other_parameters()) == len(list(field.parameters()))
-    origins = torch.zeros(4, 6, 3)
-    directions = torch.nn.functional.normalize(torch.randn(4, 6, 3), dim=-1)
-    starts = torch.linspace(0.1, 1.0, 6).expand(4, 6)[..., None]
-    samples = RaySamples(
-        frustums=Frustums(origins, directions, starts, starts + 0.1, pixel_area=torch.ones(4, 6, 1)),
-        camera_indices=torch.zeros(4, 6, 1, dtype=torch.long),
-    )
+    samples = _ray_samples()
     out = field(samples)
     assert out[FieldHeadNames.RGB].shape == (4, 6, 3) and out[FieldHeadNames.DENSITY].shape == (4, 6, 1)
     assert (out[FieldHeadNames.DENSITY] >= 0).all() and (
         (out[FieldHeadNames.RGB] >= 0) & (out[FieldHeadNames.RGB] <= 1)
     ).all()
+
+
+def test_fourier_encoding_is_the_relu_fields_own_input() -> None:
+    """encoding="fourier" puts the ReLU+PE trunk's Fourier features (same frequencies, same [-1, 1] input) in front of
+    any activation: seeded alike, a ReLU field so built draws the same numbers in the same order and computes exactly
+    the built-in ReLU+PE field's density (so the README's ReLU+PE numbers hold under either spelling)."""
+    from staf_nerfstudio import StafMLP
+    from staf_nerfstudio.nerf.field import StafField
+    from staf_nerfstudio.networks import FourierFeatures
+
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    sizes = dict(hidden_dim=16, num_layers=1, hidden_dim_color=8, pe_frequencies=12, pe_sigma=1.0)
+    torch.manual_seed(0)
+    builtin = StafField(aabb, num_images=2, activation="relu", encoding="none", **sizes).double()
+    torch.manual_seed(0)
+    explicit = StafField(aabb, num_images=2, activation="relu", encoding="fourier", **sizes).double()
+    assert isinstance(explicit.position_encoding, FourierFeatures) and builtin.position_encoding is None
+    want_values, got_values = list(builtin.state_dict().values()), list(explicit.state_dict().values())
+    assert len(want_values) == len(got_values)
+    assert all(torch.equal(a, b) for a, b in zip(want_values, got_values))
+    samples = _ray_samples(dtype=torch.float64)
+    want, _ = builtin.get_density(samples)
+    got, _ = explicit.get_density(samples)
+    assert want.abs().max() > 0
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+
+    staf = StafField(aabb, num_images=2, activation="staf", encoding="fourier", **sizes)
+    (trunk,) = [m for m in staf.mlp_base.modules() if isinstance(m, StafMLP)]
+    assert trunk.layers[0].linear.in_features == 24
+    density, _ = staf.get_density(_ray_samples())
+    assert torch.isfinite(density).all() and density.shape == (4, 6, 1)
+    with pytest.raises(ValueError, match="allowed: none, hash, fourier"):
+        StafField(aabb, num_images=2, encoding="fourrier")
 
 
 def test_field_skip_reaches_every_staf_mlp() -> None:

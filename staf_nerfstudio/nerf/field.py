@@ -9,7 +9,8 @@ every MLP of the field, so the paper's NeRF comparison runs in one pipeline with
 
 The networks come from :func:`staf_nerfstudio.networks.build_model`, the registry the standalone tasks use too.
 With ``encoding="hash"`` a multiresolution hash grid (:class:`~staf_nerfstudio.nerf.hash_grid.HashGridEncoding`)
-feeds the trunk instead of raw coordinates.
+feeds the trunk instead of raw coordinates; with ``encoding="fourier"`` the ReLU field's random Fourier features do,
+whatever the activation (a STAF field on the same input as the ReLU+PE field).
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ from torch import Tensor, nn
 
 from staf_nerfstudio.mlp import StafMLP
 from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
-from staf_nerfstudio.networks import build_model
+from staf_nerfstudio.networks import FourierFeatures, build_model
 from staf_nerfstudio.settings import ModelsConfig, ReluPeSettings, SirenSettings, StafSettings
 
 FieldActivation = Literal["staf", "siren", "relu"]
 """Activation of every MLP in the field."""
-PositionEncoding = Literal["none", "hash"]
-"""What feeds the trunk: raw contracted coordinates in [-1, 1] or a hash grid on [0, 1]."""
+PositionEncoding = Literal["none", "hash", "fourier"]
+"""What feeds the trunk: raw contracted coordinates in [-1, 1], a hash grid on [0, 1], or random Fourier features of
+the coordinates in [-1, 1] (the ReLU field has those built in with "none")."""
 
 # The NeRF method's network settings where they differ from the registry's (staf_nerfstudio.settings), written once:
 # the field's defaults and StafModelConfig's (the ns-train flags) both come from here.
@@ -114,7 +116,8 @@ class StafField(Field):
         aabb: Scene box ``(2, 3)``; used to normalize positions when ``spatial_distortion`` is None.
         num_images: Training images (for the appearance embedding).
         activation: Activation of every MLP (see :data:`FieldActivation`).
-        encoding: ``"none"`` (coordinates in ``[-1, 1]``) or ``"hash"`` (hash grid features).
+        encoding: ``"none"`` (coordinates in ``[-1, 1]``), ``"hash"`` (hash grid features) or ``"fourier"`` (random
+            Fourier features of the coordinates, ``pe_frequencies`` of them at ``pe_sigma``, for any activation).
         hidden_dim: Trunk width.
         num_layers: Trunk hidden layers (``W -> W``) after the first.
         geo_feat_dim: Geometry features passed to the colour head.
@@ -127,8 +130,8 @@ class StafField(Field):
         init: STAF amplitude init.
         sharing: STAF parameter sharing.
         skip: STAF: add the pre-activation back in every non-first layer of each MLP.
-        pe_frequencies: ReLU trunk: random Fourier features.
-        pe_sigma: ReLU trunk: their standard deviation (input in [-1, 1]).
+        pe_frequencies: ReLU trunk (or any trunk with ``encoding="fourier"``): random Fourier features.
+        pe_sigma: Their standard deviation (input in [-1, 1]).
         hash_levels: Hash grid levels.
         hash_features_per_level: Features per level.
         hash_log2_size: log2 of the entries per level.
@@ -175,8 +178,8 @@ class StafField(Field):
         density_only: bool = False,
     ) -> None:
         super().__init__()
-        if encoding not in ("none", "hash"):
-            raise ValueError(f"unknown field encoding {encoding!r}; allowed: none, hash")
+        if encoding not in ("none", "hash", "fourier"):
+            raise ValueError(f"unknown field encoding {encoding!r}; allowed: none, hash, fourier")
         self.register_buffer("aabb", aabb)
         self.spatial_distortion = spatial_distortion
         self.encoding_kind = encoding
@@ -185,12 +188,15 @@ class StafField(Field):
         self.average_init_density = average_init_density
         self.use_average_appearance_embedding = use_average_appearance_embedding
         staf_kwargs = dict(tau=tau, init=init, sharing=sharing, skip=skip)
+        pe = {}
         if encoding == "hash":
-            self.position_encoding: Optional[HashGridEncoding] = HashGridEncoding(
+            self.position_encoding: Optional[nn.Module] = HashGridEncoding(
                 hash_levels, hash_features_per_level, hash_log2_size, hash_base_res, hash_max_res
             )
             trunk_in = self.position_encoding.get_out_dim()
-            pe = {}
+        elif encoding == "fourier":
+            self.position_encoding = FourierFeatures(3, pe_frequencies, pe_sigma)
+            trunk_in = self.position_encoding.out_features
         else:
             self.position_encoding = None
             trunk_in = 3
@@ -228,9 +234,10 @@ class StafField(Field):
             unit = SceneBox.get_normalized_positions(positions, self.aabb)
         inside = ((unit > 0.0) & (unit < 1.0)).all(dim=-1)
         unit = unit * inside[..., None]
+        x = unit if self.encoding_kind == "hash" else unit * 2.0 - 1.0
         if self.position_encoding is not None:
-            return self.position_encoding(unit.view(-1, 3)), inside
-        return (unit * 2.0 - 1.0).view(-1, 3), inside
+            return self.position_encoding(x.view(-1, 3)), inside
+        return x.view(-1, 3), inside
 
     def get_density(self, ray_samples: RaySamples) -> Tuple[Float[Tensor, "*batch 1"], Optional[Tensor]]:
         """Density per sample (and geometry features unless density-only)."""

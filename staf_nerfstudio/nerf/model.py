@@ -54,7 +54,8 @@ class StafModelConfig(ModelConfig):
     proposal_activation: Optional[FieldActivation] = None
     """Activation of the proposal (density-only) fields; None: the same as activation."""
     encoding: PositionEncoding = "none"
-    """Trunk input: "none" (contracted coordinates, the paper's setting) or "hash" (multiresolution hash grid)."""
+    """Trunk input: "none" (contracted coordinates, the paper's setting), "hash" (multiresolution hash grid) or
+    "fourier" (random Fourier features of the coordinates, as the ReLU field has built in: pe-frequencies, pe-sigma)."""
     hidden_dim: int = 256
     """Width of the field trunk."""
     num_layers: int = 3
@@ -83,9 +84,9 @@ class StafModelConfig(ModelConfig):
     staf_skip: bool = StafSettings.skip
     """STAF: add the pre-activation back in every non-first layer of the field's MLPs (the authors' image setting)."""
     pe_frequencies: int = NERF_PE_FREQUENCIES
-    """ReLU field only: random Fourier features of the position."""
+    """ReLU field (or any field with encoding "fourier"): random Fourier features of the position."""
     pe_sigma: float = NERF_PE_SIGMA
-    """ReLU field only: standard deviation of those frequencies (positions in [-1, 1])."""
+    """Standard deviation of those frequencies (positions in [-1, 1])."""
     hash_levels: int = 16
     """Hash encoding: levels."""
     hash_features_per_level: int = 2
