@@ -4,7 +4,7 @@
 #   image, map, variants: 800 steps (50 epochs at 256x256, 200 at 128x128) and 80 steps.
 #   paper: the paper's 501 epochs (8016 steps at 256x256, 2004 at 128x128) and a tenth of it (50 epochs).
 #   audio, audio-omega, shape, sr, denoise: the quick presets (configs/*_quick.yaml).
-#   defaults: the package's STAF defaults (init "siren") against SIREN and FINER, the issue-12 table (about 3 hours).
+#   defaults: the package's STAF defaults (init "siren") against SIREN and FINER, the issue-12 table (6-8 hours).
 # Every part but "defaults" measures the authors' STAF (--config <task>_paper); before the defaults changed to init
 # "siren" those were the defaults, so the README's older tables reproduce exactly.
 # Usage: bash benchmarks/task_experiments.sh [OUT_DIR] [PART...]
@@ -70,10 +70,12 @@ for part in $PARTS; do
         --train.eval-every 2 --no-progress \
         --output-dir "$OUT" --name "$part-quick" ;;
     defaults)  # issue 12: STAF's defaults (init "siren") against SIREN and FINER; quick presets unless said
-      $BENCH image --models staf,finer --data astronaut --size 256 256 --train.eval-every 25 --no-progress \
-        --output-dir "$OUT" --name defaults-image-256-full  # the paper's budget (8016 steps), 2 x 25 min
-      $BENCH image --models staf,siren,finer --data astronaut --size 512 512 --train.epochs 50 \
-        --train.eval-every 5 --no-progress --output-dir "$OUT" --name defaults-image-512-e50
+      for image in astronaut camera coffee; do
+        $BENCH image --models staf,siren,finer --data "$image" --size 256 256 --train.eval-every 25 --no-progress \
+          --output-dir "$OUT" --name "defaults-$image-256-full"  # the paper's budget (8016 steps), 20-40 min a fit
+        $BENCH image --models staf,siren,finer --data "$image" --size 512 512 --train.epochs 50 \
+          --train.eval-every 5 --no-progress --output-dir "$OUT" --name "defaults-$image-512-e50"  # 3200 steps
+      done
       for task in audio sr denoise; do
         $BENCH "$task" --models staf,siren --seeds 3 --config "${task}_quick" --no-progress \
           --output-dir "$OUT" --name "defaults-$task-quick"
