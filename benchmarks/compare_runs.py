@@ -3,7 +3,7 @@ and each run's reconstruction with its PSNR/SSIM), or with --curves the metric-v
 one plot. Used for the README's pictures.
 
     python benchmarks/compare_runs.py docs/images/sr.png RUN_DIR[=LABEL] RUN_DIR[=LABEL] ...
-    python benchmarks/compare_runs.py --curves docs/images/curves.png RUN_DIR[=LABEL] ...
+    python benchmarks/compare_runs.py --curves docs/images/curves.png [--title TITLE] RUN_DIR[=LABEL] ...
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="picture to write (PNG or JPEG)")
     parser.add_argument("runs", nargs="+", help="run folders written by staf-fit / staf-bench, each optionally =LABEL")
     parser.add_argument("--curves", action="store_true", help="plot the runs' metric against step instead")
+    parser.add_argument("--title", default=None, help="title of the curves plot (default: the task's name)")
     args = parser.parse_args()
 
     runs = []
@@ -28,7 +29,10 @@ def main() -> None:
         path, _, label = spec.partition("=")
         runs.append((Path(path), label or load_run_config(Path(path))[1].model))
     try:
-        (compare_curves if args.curves else compare_images)(args.out, runs)
+        if args.curves:
+            compare_curves(args.out, runs, title=args.title)
+        else:
+            compare_images(args.out, runs)
     except StafUserError as err:  # e.g. runs of different sizes: one line, as before, not a traceback
         raise SystemExit(str(err)) from None
     print(f"wrote {args.out}")
