@@ -82,7 +82,10 @@ for part in $PARTS; do
         $BENCH "$task" --models finer --config "${task}_quick" --no-progress --output-dir "$OUT" \
           --name "defaults-$task-quick-finer"
       done
-      $BENCH shape --models staf --config shape_quick --no-progress --output-dir "$OUT" --name defaults-shape-quick
+      $BENCH shape --models staf,siren --seeds 3 --config shape_quick --no-progress --output-dir "$OUT" \
+        --name defaults-shape-quick
+      $BENCH shape --models staf --seeds 3 --config shape_quick --train.activation-lr-scale 0.1 --no-progress \
+        --output-dir "$OUT" --name defaults-shape-quick-actlr01  # the ablation in the README's shape bullet
       # the 800-step image rows (3 images, 2 seeds) and the NeRF rows have their own scripts:
       #   python benchmarks/staf_search.py --epochs 50 --images astronaut camera coffee --seeds 0 1 \
       #     --variants staf-init-siren siren finer staf-paper
