@@ -1,6 +1,7 @@
 """Audio and shape data: loading, bad input, the inside test, marching cubes and the metrics, on tiny signals."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 import trimesh
 
 from staf_tasks.data.audio import audio_coords, load_audio, synth_default_clip, write_wav
+from staf_tasks.data.image import load_image
 from staf_tasks.data.shape import (
     default_mesh,
     extract_mesh,
@@ -73,6 +75,30 @@ def test_stereo_downmix_warns_and_can_refuse(tmp_path):
     np.testing.assert_allclose(clip.samples, 0.75 * left, atol=1e-7)
     with pytest.raises(StafUserError, match="2 channels"):
         load_audio(tmp_path / "stereo.wav", mixdown=False)
+
+
+@pytest.mark.parametrize(
+    "loader, suffix, fix",
+    [
+        (lambda p: load_audio(p), ".wav", "WAV or FLAC"),
+        (lambda p: load_mesh(p), ".obj", "OBJ, OFF or PLY"),
+        (lambda p: load_image(p), ".png", "PNG or JPEG"),
+    ],
+    ids=["audio", "mesh", "image"],
+)
+def test_every_loader_refuses_a_missing_folder_or_empty_path_alike(tmp_path, loader, suffix, fix):
+    """One check (staf_tasks.data.files) behind every loader: one line each, naming the file types to pass."""
+    (tmp_path / f"folder{suffix}").mkdir()
+    (tmp_path / f"empty{suffix}").write_bytes(b"")
+    for name, problem in (
+        (f"missing{suffix}", "not found"),
+        (f"folder{suffix}", "is a folder"),
+        (f"empty{suffix}", "empty (0 bytes)"),
+    ):
+        with pytest.raises(StafUserError, match=re.escape(problem)) as err:
+            loader(tmp_path / name)
+        message = str(err.value)
+        assert fix in message and str(tmp_path / name) in message and "\n" not in message
 
 
 def test_bad_audio_files(tmp_path):

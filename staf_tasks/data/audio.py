@@ -25,6 +25,7 @@ from jaxtyping import Float
 from torch import Tensor
 
 from staf_nerfstudio.io import atomic_path
+from staf_tasks.data.files import check_data_file
 from staf_tasks.errors import StafUserError, StafWarning
 
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -95,13 +96,7 @@ def load_audio(
     import soundfile as sf
 
     path = Path(path)
-    if not path.exists():
-        raise StafUserError(f"audio file not found: {path}; check the path (WAV or FLAC), or omit --data for the "
-                            f"built-in clip (built-in names: {', '.join(BUILTIN_AUDIO)})")
-    if path.is_dir():
-        raise StafUserError(f"{path} is a folder, not an audio file; pass a WAV or FLAC file")
-    if path.stat().st_size == 0:
-        raise StafUserError(f"audio file is empty (0 bytes): {path}; pass a WAV or FLAC file with samples in it")
+    check_data_file(path, "audio", "WAV or FLAC", BUILTIN_AUDIO)
     try:
         info = sf.info(str(path))
         frames = None

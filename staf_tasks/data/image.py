@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from staf_tasks.data.files import check_data_file
 from staf_tasks.errors import StafUserError
 
 #: scikit-image's bundled pictures usable by name (no download).
@@ -40,15 +41,7 @@ def load_image(
         name = source
     else:
         path = Path(source)
-        if not path.exists():
-            raise StafUserError(
-                f"image file not found: {path} (give an existing PNG/JPEG path or a built-in name: "
-                f"{', '.join(BUILTIN_IMAGES)})"
-            )
-        if path.is_dir():
-            raise StafUserError(f"{path} is a folder, not an image; pass a PNG or JPEG file")
-        if path.stat().st_size == 0:
-            raise StafUserError(f"image file is empty (0 bytes): {path}; pass a PNG or JPEG file")
+        check_data_file(path, "image", "PNG or JPEG", BUILTIN_IMAGES)
         try:
             import imageio.v3 as iio
 

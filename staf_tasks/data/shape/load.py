@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from staf_tasks.data.files import check_data_file
 from staf_tasks.data.shape.builtin import BUILTIN_SHAPES, builtin_sphere, default_mesh
 from staf_tasks.data.shape.frame import normalize_mesh
 from staf_tasks.data.shape.inside import WATERTIGHT_FIX, occupancy_grid
@@ -71,11 +72,7 @@ def load_mesh(path: Path | str, *, allow_non_watertight: bool = False, normalize
     import trimesh
 
     path = Path(path)
-    if not path.exists():
-        raise StafUserError(f"mesh file not found: {path}; check the path (OBJ, OFF or PLY), or omit --data for the "
-                            f"built-in shape (built-in names: {', '.join(BUILTIN_SHAPES)})")
-    if path.is_dir():
-        raise StafUserError(f"{path} is a folder, not a mesh file; pass an OBJ, OFF or PLY file")
+    check_data_file(path, "mesh", "OBJ, OFF or PLY", BUILTIN_SHAPES)
     try:
         mesh = trimesh.load(str(path), force="mesh", process=True)
     except Exception as err:  # trimesh raises many types (ValueError, KeyError, NotImplementedError, ...)
