@@ -15,7 +15,7 @@ whatever the activation (a STAF field on the same input as the ReLU+PE field).
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Literal, Optional, Tuple
+from typing import Dict, Iterator, List, Literal, Optional, Tuple, get_args
 
 import torch
 from jaxtyping import Float
@@ -178,8 +178,8 @@ class StafField(Field):
         density_only: bool = False,
     ) -> None:
         super().__init__()
-        if encoding not in ("none", "hash", "fourier"):
-            raise ValueError(f"unknown field encoding {encoding!r}; allowed: none, hash, fourier")
+        if encoding not in get_args(PositionEncoding):
+            raise ValueError(f"unknown field encoding {encoding!r}; allowed: {', '.join(get_args(PositionEncoding))}")
         self.register_buffer("aabb", aabb)
         self.spatial_distortion = spatial_distortion
         self.encoding_kind = encoding
