@@ -80,6 +80,12 @@ def variants(
             False,
         ),
         ("staf (relu+PE field)", f"staf {common} {proposal} {staf_small} --pipeline.model.activation relu", False),
+        (
+            "staf (finer field)",
+            f"staf {common} {proposal} {staf_small} --pipeline.model.activation finer "
+            "--pipeline.model.first-omega 30 --pipeline.model.hidden-omega 30",
+            False,
+        ),
         ("staf-hash", f"staf-hash {common} {proposal}", False),
         (
             "nerfacto",

@@ -167,8 +167,13 @@ def test_viewer_camera_render_shape(staf_run: Path) -> None:
 
 @pytest.mark.parametrize(
     ("method", "overrides"),
-    [("staf-hash", TINY_HASH), ("staf", {**TINY, "activation": "siren"}), ("staf", {**TINY, "activation": "relu"})],
-    ids=["staf-hash", "siren-field", "relu-field"],
+    [
+        ("staf-hash", TINY_HASH),
+        ("staf", {**TINY, "activation": "siren"}),
+        ("staf", {**TINY, "activation": "finer"}),
+        ("staf", {**TINY, "activation": "relu"}),
+    ],
+    ids=["staf-hash", "siren-field", "finer-field", "relu-field"],
 )
 def test_other_variants_train(method: str, overrides: Dict, scene: Path, tmp_path: Path) -> None:
     config_path = _train(method, scene, tmp_path, 3, overrides)

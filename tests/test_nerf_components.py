@@ -171,7 +171,7 @@ def _ray_samples(rays: int = 4, samples: int = 6, dtype: torch.dtype = torch.flo
     )
 
 
-@pytest.mark.parametrize("activation", ["staf", "siren", "relu"])
+@pytest.mark.parametrize("activation", ["staf", "siren", "finer", "relu"])
 def test_field_activation_switch(activation: str) -> None:
     from nerfstudio.field_components.field_heads import FieldHeadNames
 
@@ -190,6 +190,47 @@ def test_field_activation_switch(activation: str) -> None:
     assert (out[FieldHeadNames.DENSITY] >= 0).all() and (
         (out[FieldHeadNames.RGB] >= 0) & (out[FieldHeadNames.RGB] <= 1)
     ).all()
+
+
+def test_finer_field_is_the_registrys_finer_with_its_first_layer_bias() -> None:
+    """activation="finer": the trunk is the registry's FINER network (seeded alike, the same numbers), its first-layer
+    biases span FINER's U(-k, k), the colour head's first layer keeps PyTorch's 1/sqrt(inputs) bias range, and the
+    flag reaches the trunk through StafModelConfig."""
+    from nerfstudio.data.scene_box import SceneBox
+
+    from staf_nerfstudio.nerf.field import StafField
+    from staf_nerfstudio.nerf.model import StafModelConfig
+    from staf_nerfstudio.networks import FinerLayer, FinerSettings, build_model
+    from staf_nerfstudio.settings import ModelsConfig
+
+    aabb = torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]])
+    torch.manual_seed(0)
+    field = StafField(aabb, num_images=2, activation="finer", hidden_dim=32, num_layers=1, geo_feat_dim=4,
+                      hidden_dim_color=8, first_omega=30.0, hidden_omega=30.0, finer_first_bias_scale=5.0)
+    torch.manual_seed(0)
+    want = build_model("finer", 3, 5, 32, 1, ModelsConfig(finer=FinerSettings(30.0, 30.0, first_bias_scale=5.0)))
+    got_state, want_state = field.mlp_base.state_dict(), want.state_dict()
+    assert list(got_state) == list(want_state)
+    assert all(torch.equal(got_state[k], want_state[k]) for k in want_state)
+    first = field.mlp_base.layers[0]
+    assert isinstance(first, FinerLayer) and first.omega == 30.0
+    assert 2.5 < first.linear.bias.abs().max() <= 5.0  # 32 draws of U(-5, 5)
+    head_first = field.mlp_head.layers[0]
+    assert isinstance(head_first, FinerLayer)
+    assert head_first.linear.bias.abs().max() <= 1.0 / head_first.linear.in_features**0.5
+    density, _ = field.get_density(_ray_samples())
+    assert torch.isfinite(density).all() and (density >= 0).all()
+
+    box = SceneBox(aabb=aabb)
+    torch.manual_seed(0)
+    model = StafModelConfig(activation="finer", finer_first_bias_scale=2.0, hidden_dim=16, num_layers=1,
+                            hidden_dim_color=8, proposal_hidden_dim=8).setup(scene_box=box, num_train_data=2)
+    for net in (model.field, *model.proposal_networks):
+        assert isinstance(net.mlp_base.layers[0], FinerLayer)
+        assert 1.0 < net.mlp_base.layers[0].linear.bias.abs().max() <= 2.0
+    assert "staf_activations" not in model.get_param_groups()
+    with pytest.raises(ValueError, match="allowed: staf, siren, finer, relu"):
+        StafField(aabb, num_images=2, activation="fine")
 
 
 def test_fourier_encoding_is_the_relu_fields_own_input() -> None:

@@ -5,6 +5,8 @@ every MLP of the field, so the paper's NeRF comparison runs in one pipeline with
 
 - ``"staf"``: :class:`staf_nerfstudio.StafMLP` networks on raw (contracted) coordinates, no positional encoding.
 - ``"siren"``: SIREN networks (sine with SIREN's init) on the same coordinates.
+- ``"finer"``: FINER networks (variable-periodic sine ``sin(omega (|z| + 1) z)``, SIREN's weight init, FINER's wide
+  first-layer bias init ``U(-k, k)``) on the same coordinates.
 - ``"relu"``: ReLU networks behind Gaussian random Fourier features (positional encoding) on the trunk input.
 
 The networks come from :func:`staf_nerfstudio.networks.build_model`, the registry the standalone tasks use too.
@@ -32,9 +34,9 @@ from torch import Tensor, nn
 from staf_nerfstudio.mlp import StafMLP
 from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
 from staf_nerfstudio.networks import FourierFeatures, build_model
-from staf_nerfstudio.settings import ModelsConfig, ReluPeSettings, SirenSettings, StafSettings
+from staf_nerfstudio.settings import FinerSettings, ModelsConfig, ReluPeSettings, SirenSettings, StafSettings
 
-FieldActivation = Literal["staf", "siren", "relu"]
+FieldActivation = Literal["staf", "siren", "finer", "relu"]
 """Activation of every MLP in the field."""
 PositionEncoding = Literal["none", "hash", "fourier"]
 """What feeds the trunk: raw contracted coordinates in [-1, 1], a hash grid on [0, 1], or random Fourier features of
@@ -71,16 +73,17 @@ def build_field_mlp(
     skip: bool = StafSettings.skip,
     pe_frequencies: int = 0,
     pe_sigma: float = ReluPeSettings.sigma,
+    finer_first_bias_scale: float = FinerSettings.first_bias_scale,
 ) -> nn.Module:
     """One MLP of the field from the network registry (``hidden_layers`` as in :class:`~staf_nerfstudio.StafMLP`).
 
     Args:
-        activation: ``"staf"``, ``"siren"`` or ``"relu"``.
+        activation: ``"staf"``, ``"siren"``, ``"finer"`` or ``"relu"``.
         in_features: Inputs per point.
         hidden_features: Width.
         hidden_layers: Hidden ``W -> W`` layers after the first.
         out_features: Outputs per point.
-        first_omega: STAF: frequency range of the first activation; SIREN: first-layer frequency factor.
+        first_omega: STAF: frequency range of the first activation; SIREN / FINER: first-layer frequency factor.
         hidden_omega: Same for the other layers.
         tau: STAF sine terms.
         init: STAF init (``"official"``, ``"unit"`` or ``"siren"``, see :class:`~staf_nerfstudio.StafMLP`).
@@ -88,15 +91,19 @@ def build_field_mlp(
         skip: STAF: add the pre-activation back in every non-first layer (the authors' image setting).
         pe_frequencies: ReLU only: random Fourier features in front (0 = a plain ReLU network).
         pe_sigma: ReLU only: standard deviation of those frequencies.
+        finer_first_bias_scale: FINER only: first-layer biases from ``U(-k, k)`` with this k (FINER's own init).
     """
-    name = {"staf": "staf", "siren": "siren", "relu": "relu-pe"}.get(activation)
+    name = {"staf": "staf", "siren": "siren", "finer": "finer", "relu": "relu-pe"}.get(activation)
     if name is None:
-        raise ValueError(f"unknown field activation {activation!r}; allowed: staf, siren, relu")
+        raise ValueError(f"unknown field activation {activation!r}; allowed: {', '.join(get_args(FieldActivation))}")
     config = ModelsConfig(
         staf=StafSettings(
             tau=tau, first_omega=first_omega, hidden_omega=hidden_omega, sharing=sharing, init=init, skip=skip
         ),
         siren=SirenSettings(first_omega=first_omega, hidden_omega=hidden_omega),
+        finer=FinerSettings(
+            first_omega=first_omega, hidden_omega=hidden_omega, first_bias_scale=finer_first_bias_scale
+        ),
         relu_pe=ReluPeSettings(num_frequencies=pe_frequencies, sigma=pe_sigma),
     )
     return build_model(name, in_features, out_features, hidden_features, hidden_layers, config)
@@ -110,7 +117,7 @@ def staf_activation_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
 
 
 class StafField(Field):
-    """Radiance (or density-only) field whose MLPs are STAF networks, or SIREN / ReLU+PE ones for comparison.
+    """Radiance (or density-only) field whose MLPs are STAF networks, or SIREN / FINER / ReLU+PE ones for comparison.
 
     Args:
         aabb: Scene box ``(2, 3)``; used to normalize positions when ``spatial_distortion`` is None.
@@ -132,6 +139,8 @@ class StafField(Field):
         skip: STAF: add the pre-activation back in every non-first layer of each MLP.
         pe_frequencies: ReLU trunk (or any trunk with ``encoding="fourier"``): random Fourier features.
         pe_sigma: Their standard deviation (input in [-1, 1]).
+        finer_first_bias_scale: FINER trunk: first-layer biases from ``U(-k, k)`` with this k. The colour head's first
+            layer sees features, not coordinates, and keeps PyTorch's default bias range ``1/sqrt(inputs)``.
         hash_levels: Hash grid levels.
         hash_features_per_level: Features per level.
         hash_log2_size: log2 of the entries per level.
@@ -166,6 +175,7 @@ class StafField(Field):
         skip: bool = StafSettings.skip,
         pe_frequencies: int = NERF_PE_FREQUENCIES,
         pe_sigma: float = NERF_PE_SIGMA,
+        finer_first_bias_scale: float = FinerSettings.first_bias_scale,
         hash_levels: int = 16,
         hash_features_per_level: int = 2,
         hash_log2_size: int = 19,
@@ -203,7 +213,7 @@ class StafField(Field):
             pe = dict(pe_frequencies=pe_frequencies, pe_sigma=pe_sigma) if activation == "relu" else {}
         self.mlp_base = build_field_mlp(
             activation, trunk_in, hidden_dim, num_layers, 1 + self.geo_feat_dim, first_omega, hidden_omega,
-            **staf_kwargs, **pe,
+            **staf_kwargs, **pe, finer_first_bias_scale=finer_first_bias_scale,
         )  # fmt: skip
         self.appearance_embedding_dim = 0 if density_only else appearance_embedding_dim
         self.embedding_appearance = (
@@ -213,11 +223,12 @@ class StafField(Field):
             self.direction_encoding = SHEncoding(levels=4, implementation="torch")
             color_in = self.direction_encoding.get_out_dim() + self.geo_feat_dim + self.appearance_embedding_dim
             self.mlp_head = build_field_mlp(
-                activation, color_in, hidden_dim_color, num_layers_color, 3, color_omega, color_omega, **staf_kwargs
-            )
+                activation, color_in, hidden_dim_color, num_layers_color, 3, color_omega, color_omega, **staf_kwargs,
+                finer_first_bias_scale=1.0 / color_in**0.5,
+            )  # fmt: skip
 
     def activation_parameters(self) -> List[nn.Parameter]:
-        """STAF amplitudes, frequencies and phases (empty for the SIREN and ReLU fields)."""
+        """STAF amplitudes, frequencies and phases (empty for the SIREN, FINER and ReLU fields)."""
         return list(staf_activation_parameters(self))
 
     def other_parameters(self) -> List[nn.Parameter]:

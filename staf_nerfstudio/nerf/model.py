@@ -38,7 +38,7 @@ from staf_nerfstudio.nerf.field import (
     StafField,
 )
 from staf_nerfstudio.nerf.lpips import build_lpips, lpips_unavailable_reason
-from staf_nerfstudio.settings import StafInit, StafSettings, StafSharing
+from staf_nerfstudio.settings import FinerSettings, StafInit, StafSettings, StafSharing
 
 STAF_ACTIVATION_GROUP = "staf_activations"
 """Param group (and optimizer entry) of every STAF amplitude, frequency and phase."""
@@ -50,7 +50,8 @@ class StafModelConfig(ModelConfig):
 
     _target: Type = field(default_factory=lambda: StafModel)
     activation: FieldActivation = "staf"
-    """Activation of every field MLP: "staf" (the method), "siren" or "relu" (with random Fourier features)."""
+    """Activation of every field MLP: "staf" (the method), "siren", "finer" (FINER's variable-periodic sine with its
+    wide first-layer bias init) or "relu" (with random Fourier features)."""
     proposal_activation: Optional[FieldActivation] = None
     """Activation of the proposal (density-only) fields; None: the same as activation."""
     encoding: PositionEncoding = "none"
@@ -87,6 +88,8 @@ class StafModelConfig(ModelConfig):
     """ReLU field (or any field with encoding "fourier"): random Fourier features of the position."""
     pe_sigma: float = NERF_PE_SIGMA
     """Standard deviation of those frequencies (positions in [-1, 1])."""
+    finer_first_bias_scale: float = FinerSettings.first_bias_scale
+    """FINER field: the trunk's first-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob)."""
     hash_levels: int = 16
     """Hash encoding: levels."""
     hash_features_per_level: int = 2
@@ -148,7 +151,7 @@ class StafModelConfig(ModelConfig):
 
 
 class StafModel(Model):
-    """NeRF whose field is a STAF network (or SIREN / ReLU+PE for comparison), with proposal sampling.
+    """NeRF whose field is a STAF network (or SIREN / FINER / ReLU+PE for comparison), with proposal sampling.
 
     Args:
         config: The model configuration.
@@ -173,6 +176,7 @@ class StafModel(Model):
             skip=cfg.staf_skip,
             pe_frequencies=cfg.pe_frequencies,
             pe_sigma=cfg.pe_sigma,
+            finer_first_bias_scale=cfg.finer_first_bias_scale,
             hash_features_per_level=cfg.hash_features_per_level,
             hash_base_res=cfg.hash_base_res,
             spatial_distortion=contraction,
