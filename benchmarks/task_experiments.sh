@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The issue-3 comparisons behind the README's tables (CPU, 2 cores: about two hours without "paper", which adds
-# about an hour more on an idle machine). One seed each; budgets in optimizer steps of 4096 pixels.
+# The task comparisons behind the results tables of docs/results*.md (CPU, 2 cores: about two hours without
+# "paper", which adds about an hour more on an idle machine). One seed each; budgets in optimizer steps of 4096 pixels.
 #   image, map, variants: 800 steps (50 epochs at 256x256, 200 at 128x128) and 80 steps.
 #   paper: the paper's 501 epochs (8016 steps at 256x256, 2004 at 128x128) and a tenth of it (50 epochs).
 #   audio, audio-omega, shape, sr, denoise: the quick presets (configs/*_quick.yaml).
-#   defaults: the package's STAF defaults (init "siren") against SIREN and FINER, the issue-12 table (6-8 hours).
+#   defaults: the package's STAF defaults (init "siren") against SIREN and FINER, the table of docs/results.md (6-8 hours).
 # Every part but "defaults" measures the authors' STAF (--config <task>_paper); before the defaults changed to init
-# "siren" those were the defaults, so the README's older tables reproduce exactly.
+# "siren" those were the defaults, so the authors' STAF tables of docs/results-*.md reproduce exactly.
 # Usage: bash benchmarks/task_experiments.sh [OUT_DIR] [PART...]
 #   parts: image map audio shape variants paper audio-omega sr denoise defaults (default: all but defaults)
 set -euo pipefail
@@ -69,7 +69,7 @@ for part in $PARTS; do
       $BENCH "$part" --models staf,siren --config "${part}_paper" --max-side 256 --train.epochs 20 \
         --train.eval-every 2 --no-progress \
         --output-dir "$OUT" --name "$part-quick" ;;
-    defaults)  # issue 12: STAF's defaults (init "siren") against SIREN and FINER; quick presets unless said
+    defaults)  # STAF's defaults (init "siren") against SIREN and FINER; quick presets unless said
       for image in astronaut camera coffee; do
         $BENCH image --models staf,siren,finer --data "$image" --size 256 256 --train.eval-every 25 --no-progress \
           --output-dir "$OUT" --name "defaults-$image-256-full"  # the paper's budget (8016 steps), 20-40 min a fit
@@ -85,7 +85,7 @@ for part in $PARTS; do
       $BENCH shape --models staf,siren --seeds 3 --config shape_quick --no-progress --output-dir "$OUT" \
         --name defaults-shape-quick
       $BENCH shape --models staf --seeds 3 --config shape_quick --train.activation-lr-scale 0.1 --no-progress \
-        --output-dir "$OUT" --name defaults-shape-quick-actlr01  # the ablation in the README's shape bullet
+        --output-dir "$OUT" --name defaults-shape-quick-actlr01  # the ablation in docs/results-tasks.md (shape)
       # the 800-step image rows (3 images, 2 seeds) and the NeRF rows have their own scripts:
       #   python benchmarks/staf_search.py --epochs 50 --images astronaut camera coffee --seeds 0 1 \
       #     --variants staf-init-siren siren finer staf-paper

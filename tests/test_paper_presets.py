@@ -1,5 +1,6 @@
-"""The authors' settings stay one flag away: ``--config <task>_paper`` gives exactly the paper's table (arXiv
-2502.00869, Sec. 4 and the authors' code; ``../shared/spec/STAF.md``), whatever the package's defaults become."""
+"""The authors' settings stay one flag away: ``--config <task>_paper`` gives exactly the paper's table (Morsali et
+al., arXiv 2502.00869, Sec. 4, and the authors' code, https://github.com/AlirezaMorsali/STAF), whatever the
+package's defaults become."""
 
 from __future__ import annotations
 
