@@ -60,8 +60,10 @@ class BenchConfig:
     warmup: int = 2
     """Untimed steps first (kernel builds, Triton JIT, allocator warm-up)."""
     configs: str = "all"
-    """Comma-separated rows: siren, reference, autograd, cpp, triton, compile (torch.compile of the autograd path);
-    ``all`` = every path that runs on the device (compile only with --compile)."""
+    """Comma-separated rows: siren, default (the registry's default STAF, ``build_model("staf", ...)``, on the path
+    ``auto`` picks), reference, autograd, cpp, triton (the authors' setting on that path), compile (torch.compile of
+    the autograd path); ``all`` = siren, default and every path that runs on the device (compile only with
+    --compile)."""
     compile: bool = False
     """Also time ``torch.compile`` of the network on the autograd path (compile time shows in 'first step')."""
     tf32: Literal["off", "on", "both"] = "both"
@@ -119,11 +121,13 @@ def _resolve(cfg: BenchConfig) -> BenchConfig:
 def _config_names(cfg: BenchConfig) -> List[str]:
     if cfg.configs != "all":
         names = [c.strip() for c in cfg.configs.split(",") if c.strip()]
-        unknown = [c for c in names if c not in ("siren", "compile", *STAF_PATHS)]
+        unknown = [c for c in names if c not in ("siren", "default", "compile", *STAF_PATHS)]
         if unknown:
-            raise SystemExit(f"--configs: unknown {unknown}; choose from siren, compile, {', '.join(STAF_PATHS)}")
+            raise SystemExit(
+                f"--configs: unknown {unknown}; choose from siren, default, compile, {', '.join(STAF_PATHS)}"
+            )
         return names
-    names = ["siren", "reference", "autograd", "triton" if cfg.device == "cuda" else "cpp"]
+    names = ["siren", "default", "reference", "autograd", "triton" if cfg.device == "cuda" else "cpp"]
     return names + (["compile"] if cfg.compile else [])
 
 
@@ -148,8 +152,9 @@ def image_data(cfg: BenchConfig, device: str):
 def build(name: str, seed: int, device: str) -> torch.nn.Module:
     """The network of one row, initialized from ``seed``."""
     torch.manual_seed(seed)
-    if name == "siren":
-        return build_model("siren", 2, 3, hidden_features=256, hidden_layers=3).to(device)
+    if name in ("siren", "default"):
+        model = "siren" if name == "siren" else "staf"
+        return build_model(model, 2, 3, hidden_features=256, hidden_layers=3).to(device)
     impl = "autograd" if name == "compile" else name
     net = StafMLP(2, 256, 3, 3, tau=5, first_omega=60.0, hidden_omega=30.0, skip=True, init="official",
                   implementation=impl)
@@ -250,6 +255,7 @@ def print_table(results: List[Dict], cfg: BenchConfig) -> None:
         siren, ref = base.get("siren"), base.get("reference")
         for r in group:
             label = r["config"] if r["config"] in ("siren", "compile") else f"staf {r['config']}"
+            label = "staf default (registry)" if r["config"] == "default" else label
             label = "staf torch.compile(autograd)" if r["config"] == "compile" else label
             label += " (auto)" if r["auto"] else ""
             label += "" if tf32 is None else (" [TF32]" if tf32 else " [fp32]")

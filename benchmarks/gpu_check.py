@@ -1,6 +1,8 @@
-"""The GPU verification of issue 15 as one prepared run: kernel tests on CUDA, the ``auto`` dispatch, the step and
-NeRF-field benchmarks, and ``staf`` / ``vanilla-nerf`` / ``nerfacto`` / ``staf`` (ReLU+PE field) trained for one step
-budget on a generated scene and evaluated; one JSON and one markdown table under ``--out`` ($OUT on the GPU machine).
+"""The GPU check as one prepared run for an offline GPU machine: kernel tests on CUDA, the ``auto`` dispatch, the
+step benchmark (SIREN, the default STAF, the authors' STAF on every path), ``staf`` / ``vanilla-nerf`` / ``nerfacto`` /
+``staf-hash`` and the SIREN and ReLU+PE fields of ``staf`` trained for one step budget on a generated scene and
+evaluated, the NeRF-field benchmark, then the faster methods again at nerfacto's training time (equal wall time); one
+JSON and one markdown table under ``--out`` ($OUT when set).
 
     bash benchmarks/gpu_check.sh                        # on the GPU machine (installs the carried wheels first)
     bash benchmarks/gpu_check.sh --dry-run              # the same steps on this CPU at toy sizes (GPU_CHECK_DRY_RUN=1)
@@ -37,11 +39,17 @@ from typing import Any, Dict, List, Optional
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 
-# Goals of issue 15 (512x512 full-batch image fit; NeRF field step at equal rays).
+# Goals (512x512 full-batch image fit; NeRF field step at equal rays).
 GOAL_STEP_X_SIREN = 1.3
 GOAL_MEM_X_SIREN = 1.2
-# NeRF runs in order of importance (labels of bench_nerf.py); staf-hash joins when tiny-cuda-nn imports.
-NERF_RUNS = ["staf", "vanilla-nerf", "nerfacto", "staf (relu+PE field)"]
+# NeRF runs in order of importance (labels of bench_nerf.py); staf-hash runs on tiny-cuda-nn's grid where it imports,
+# on its exact torch port otherwise.
+NERF_RUNS = ["staf", "vanilla-nerf", "nerfacto", "staf-hash", "staf (siren field)", "staf (relu+PE field)"]
+# The first four are the methods compared at equal steps and at equal wall time: the faster ones run again right after
+# them at nerfacto's training-loop time (its steps / its it/s) when at least this much faster than nerfacto.
+EQUAL_WALL_RUNS = ["staf", "staf-hash", "vanilla-nerf"]
+EQUAL_WALL_MIN_SPEEDUP = 1.2
+EQUAL_WALL_MAX_ITERS = 20000
 TCNN_NOTE = (
     "tiny-cuda-nn is not on PyPI (https://pypi.org/simple/tinycudann/ and /tiny-cuda-nn/ answer 404, checked "
     "2026-12-02): it installs only by building NVlabs/tiny-cuda-nn from GitHub with nvcc, which the offline GPU "
@@ -78,6 +86,7 @@ class Step:
     env: Dict[str, str] = field(default_factory=dict)
     background: bool = False  # started at the beginning, waited for at its place in the order
     kind: str = "plain"  # how its output is read: plain, pytest, json, nerf
+    results: Optional[Path] = None  # nerf: the bench_nerf.py folder whose results.json holds its numbers
 
 
 @dataclass
@@ -185,6 +194,16 @@ def plan(s: Settings, nerf_runs: Optional[List[str]] = None) -> List[Step]:
             env=no_interp,
             kind="json",
         ),  # fmt: skip
+        # CPU work, started with the first step and waited for here, before the NeRF runs need it
+        Step(
+            "scene",
+            [py, "-m", "staf_nerfstudio.scene", str(scene), "--res", str(s.res), "--views", *views],
+            t(240, 120),
+            background=True,
+        ),
+    ]
+    steps += [nerf_step(s, label) for label in nerf_runs or NERF_RUNS]
+    steps += [
         Step(
             "bench-nerf-field",
             [
@@ -202,42 +221,55 @@ def plan(s: Settings, nerf_runs: Optional[List[str]] = None) -> List[Step]:
             kind="json",
         ),  # fmt: skip
         Step("tcnn", [py, __file__, "--tcnn-check"], 60, env=no_interp, kind="json"),
-        # CPU work, started with the first step and waited for here, before the NeRF runs need it
-        Step(
-            "scene",
-            [py, "-m", "staf_nerfstudio.scene", str(scene), "--res", str(s.res), "--views", *views],
-            t(240, 120),
-            background=True,
-        ),
     ]
-    for label in nerf_runs or NERF_RUNS:
-        steps.append(
-            Step(
-                f"nerf: {label}",
-                [
-                    py,
-                    str(BENCH / "bench_nerf.py"),
-                    "--out",
-                    str(s.work / "nerf"),
-                    "--device",
-                    s.device,
-                    "--method-defaults",
-                    "--iters",
-                    str(s.iters),
-                    "--rays",
-                    str(s.rays),
-                    "--res",
-                    str(s.res),
-                    "--views",
-                    *views,
-                    "--only",
-                    label,
-                ],
-                t(200, 420),
-                env=no_interp,
-                kind="nerf",
-            )  # fmt: skip
-        )
+    return steps
+
+
+def nerf_step(s: Settings, label: str, iters: Optional[int] = None, name: Optional[str] = None) -> Step:
+    """``bench_nerf.py`` training and evaluating one method (``label``) for ``iters`` steps (default ``s.iters``);
+    runs at another step count go to their own folder (``nerf_<iters>``, the same scene) and results file."""
+    iters = iters or s.iters
+    out = s.work / "nerf" if iters == s.iters else s.work / f"nerf_{iters}"
+    views = [str(v) for v in s.views]
+    cmd = [
+        sys.executable,
+        str(BENCH / "bench_nerf.py"),
+        "--out",
+        str(out),
+        "--device",
+        s.device,
+        "--method-defaults",
+        "--iters",
+        str(iters),
+        "--rays",
+        str(s.rays),
+        "--res",
+        str(s.res),
+        "--views",
+        *views,
+        "--only",
+        label,
+    ]  # fmt: skip
+    timeout = (420 if s.dry_run else 200) if iters == s.iters else (600 if s.dry_run else 300)
+    return Step(name or f"nerf: {label}", cmd, timeout, env={"TRITON_INTERPRET": ""}, kind="nerf", results=out)
+
+
+def equal_wall_steps(s: Settings, results: Dict[str, "Result"]) -> List[Step]:
+    """The faster methods again, for as many steps as they make in nerfacto's training-loop time (its steps over its
+    it/s, start-up and evaluation left out): the equal-wall-time rows. None when nerfacto has no rate."""
+    nerfacto = (results.get("nerf: nerfacto") or Result("", "")).data or {}
+    rate = _nan(nerfacto.get("it_per_s"))
+    if not rate > 0:
+        return []
+    seconds = s.iters / rate
+    steps = []
+    for label in EQUAL_WALL_RUNS:
+        own = (results.get(f"nerf: {label}") or Result("", "")).data or {}
+        own_rate = _nan(own.get("it_per_s"))
+        if not own_rate >= EQUAL_WALL_MIN_SPEEDUP * rate:
+            continue
+        iters = min(int(round(own_rate * seconds)), EQUAL_WALL_MAX_ITERS if not s.dry_run else 3 * s.iters)
+        steps.append(nerf_step(s, label, iters, name=f"equal wall: {label} ({iters} steps in {seconds:.0f} s)"))
     return steps
 
 
@@ -441,8 +473,8 @@ def interpret(step: Step, result: Result, s: Settings) -> Result:
             rows = result.data.get("rows") or result.data.get("nerf") or []
             result.detail = f"{len(rows)} rows on {result.data.get('device', '?')}"
     elif step.kind == "nerf":
-        label = step.name.split(": ", 1)[1]
-        path = s.work / "nerf" / "results.json"
+        label = step.cmd[step.cmd.index("--only") + 1]
+        path = (step.results or s.work / "nerf") / "results.json"
         runs = json.loads(path.read_text()) if path.exists() else {}
         if result.status == "ok" and label in runs:
             result.data = d = runs[label]
@@ -456,11 +488,13 @@ def _nan(value: Any) -> float:
 
 
 def goals(results: Dict[str, Result]) -> List[Dict[str, Any]]:
-    """Issue 15's goals against the measured numbers (missing numbers: NaN, not met)."""
+    """The goals against the measured numbers (missing numbers: NaN, not met): the default STAF and the authors'
+    STAF on the path ``auto`` picks against SIREN, step time and peak memory; the staf field's it/s against
+    vanilla-nerf's."""
     rows = []
     bench = results.get("bench-staf")
     for r in (bench.data or {}).get("rows", []) if bench else []:
-        if r["config"] != "triton" and not r.get("auto"):
+        if r["config"] not in ("default", "triton") and not r.get("auto"):
             continue
         group = {x["config"]: x for x in bench.data["rows"] if x["tf32"] == r["tf32"]}
         siren = group.get("siren")
@@ -528,26 +562,28 @@ def markdown(s: Settings, results: Dict[str, Result], started: str) -> str:
                 f"| {x['config']} | {x['ms']:.1f} | {x['samples_per_s'] / 1e6:.3f} | {_fmt(x.get('peak_mib'), 0)} |"
                 for x in r.data["nerf"]
             ]
-    nerf = [(r.name.split(": ", 1)[1], r) for r in results.values() if r.name.startswith("nerf: ")]
+    nerf = [(r.name.split(": ", 1)[1], r) for r in results.values() if r.name.startswith(("nerf: ", "equal wall: "))]
     if nerf:
         lines += [
             "",
             f"## NeRF: {s.iters} steps of {s.rays} rays, scene `staf-make-scene --res {s.res} --views "
-            f"{' '.join(map(str, s.views))}`, each method's defaults otherwise",
+            f"{' '.join(map(str, s.views))}`, each method's defaults otherwise; the last rows: the faster methods for "
+            "as many steps as they make in nerfacto's training-loop time (equal wall time)",
             "",
-            "| method | status | test PSNR (dB) | SSIM | it/s | rays/s | peak GPU MiB | train wall s | eval wall s |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| method | status | steps | test PSNR (dB) | SSIM | it/s | rays/s | peak GPU MiB | train wall s "
+            "| eval wall s |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for label, r in nerf:
             d = r.data or {}
             lines.append(
-                f"| {label} | {r.status} | {_fmt(d.get('psnr'))} | {_fmt(d.get('ssim'), 3)} | "
+                f"| {label} | {r.status} | {_fmt(d.get('iters'))} | {_fmt(d.get('psnr'))} | {_fmt(d.get('ssim'), 3)} | "
                 f"{_fmt(d.get('it_per_s'))} | {_fmt(d.get('rays_per_s'), 0)} | {_fmt(d.get('gpu_mem_mib'), 0)} | "
                 f"{_fmt(d.get('train_wall_s'), 1)} | {_fmt(d.get('eval_wall_s'), 1)} |"
             )
     goal_rows = goals(results)
     if goal_rows:
-        lines += ["", "## Goals (issue 15)", "", "| goal | measured | met | note |", "|---|---|---|---|"]
+        lines += ["", "## Goals", "", "| goal | measured | met | note |", "|---|---|---|---|"]
         lines += [
             f"| {g['goal']} | {_fmt(g['value'])}x | {'yes' if g['met'] else 'NO'} | {g['note']} |" for g in goal_rows
         ]
@@ -610,16 +646,26 @@ def main(argv: Optional[List[str]] = None) -> int:
     runner = Runner(s, log_path)
     runner.start_background(steps)
     results: Dict[str, Result] = {}
+    # the equal-wall-time runs go right after the four methods they compare (before the other fields' runs)
+    core = [i for i, step in enumerate(steps) if step.name in {f"nerf: {label}" for label in NERF_RUNS[:4]}]
+    last_core = max(core, default=None)
     try:
-        for step in steps:
+        i = 0
+        while i < len(steps):
+            step = steps[i]
+            if step.results is not None and step.results != s.work / "nerf":  # another step count, the same scene
+                step.results.mkdir(parents=True, exist_ok=True)
+                if not (step.results / "scene").exists():
+                    (step.results / "scene").symlink_to((s.work / "nerf" / "scene").resolve())
             print(f"== {step.name}", flush=True)
             result = interpret(step, runner.run(step), s)
             results[step.name] = result
             print(f"   {result.status} in {result.seconds:.1f} s: {result.detail}", flush=True)
-            if step.name == "tcnn" and result.data and result.data.get("available"):
-                extra = plan(s, ["staf-hash"])[-1]
-                steps.append(extra)  # tiny-cuda-nn is there: staf-hash with it, last
+            if i == last_core:
+                wall = [w for w in equal_wall_steps(s, results) if "equal wall" not in args.skip]
+                steps[i + 1 : i + 1] = wall
             write_reports(s, results, started)
+            i += 1
     finally:
         runner.stop_background()
     report = (s.out / "gpu_check.md").read_text()

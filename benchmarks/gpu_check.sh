@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The GPU check of issue 15 in one command (benchmarks/gpu_check.py does the work; README "Fast paths" says how to
-# call it on the lent GPU machine).
+# The GPU check in one command, for an offline GPU machine (benchmarks/gpu_check.py does the work; docs say what it
+# measures). Such a machine usually has torch but not nerfstudio, and no network: put nerfstudio's wheels for its
+# Python in a folder of the checkout first (git-ignores .gpu-wheels/), then run there:
 #
-#   cp -r ../shared/gpu-wheels .gpu-wheels      # once, here: nerfstudio's wheels for the GPU machine (git-ignored)
-#   bash benchmarks/gpu_check.sh                # there, with .gpu-wheels carried; results in $OUT
-#   bash benchmarks/gpu_check.sh --dry-run      # here: the same steps on the CPU at toy sizes (GPU_CHECK_DRY_RUN=1)
+#   GPU_WHEELS=.gpu-wheels bash benchmarks/gpu_check.sh   # on the GPU machine; results in $OUT (or outputs/gpu_check)
+#   bash benchmarks/gpu_check.sh --dry-run                # here: the same steps on the CPU at toy sizes
 #
 # Set-up, only where needed: the wheels in $GPU_WHEELS (default .gpu-wheels) go into a scratch site folder on
-# PYTHONPATH and PATH (the GPU machine has torch but not nerfstudio and has no network); this package is installed
-# editable without dependencies when its metadata (console scripts, nerfstudio method entry points) is missing.
-# Extra arguments go to gpu_check.py (--plan, --budget-s, --iters, --skip ...).
+# PYTHONPATH and PATH; this package is installed editable without dependencies when its metadata (console scripts,
+# nerfstudio method entry points) is missing. Extra arguments go to gpu_check.py (--plan, --budget-s, --iters,
+# --skip ...).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 PY=${PYTHON:-python3}

@@ -141,6 +141,7 @@ def _bench_rows(triton_ms, triton_mib):
     for tf32 in (False, True):
         rows += [
             {"config": "siren", "tf32": tf32, "ms": 10.0, "peak_mib": 1000.0, "auto": False},
+            {"config": "default", "tf32": tf32, "ms": 14.0, "peak_mib": 1100.0, "auto": False},
             {"config": "reference", "tf32": tf32, "ms": 57.0, "peak_mib": 5700.0, "auto": False},
             {"config": "triton", "tf32": tf32, "ms": triton_ms, "peak_mib": triton_mib, "auto": True},
         ]
@@ -152,7 +153,9 @@ def test_goals_and_reports(tmp_path):
     results = {
         "env": gpu_check.Result("env", "ok", 1, 0, data={"device": "NVIDIA H200", "torch": "2.11", "cuda": "13.0"}),
         "bench-staf": gpu_check.Result("bench-staf", "ok", 9, 0, data={"rows": _bench_rows(12.0, 1300.0)}),
-        "nerf: staf": gpu_check.Result("nerf: staf", "ok", 60, 0, data={"psnr": 20.0, "ssim": 0.8, "it_per_s": 9.0}),
+        "nerf: staf": gpu_check.Result(
+            "nerf: staf", "ok", 60, 0, data={"psnr": 20.0, "ssim": 0.8, "it_per_s": 9.0, "iters": 200}
+        ),
         "nerf: vanilla-nerf": gpu_check.Result(
             "nerf: vanilla-nerf", "ok", 60, 0, data={"psnr": 18.0, "ssim": 0.7, "it_per_s": 10.0}
         ),
@@ -165,15 +168,18 @@ def test_goals_and_reports(tmp_path):
         and step["met"]
         and step["note"] == "reference: step 5.70x, memory 5.70x SIREN"
     )
+    default = goals["STAF step <= 1.3x SIREN (default TF32)"]
+    assert default["value"] == pytest.approx(1.4) and not default["met"]
+    assert goals["STAF peak memory <= 1.2x SIREN (default fp32)"]["met"]
     memory = goals["STAF peak memory <= 1.2x SIREN (triton TF32)"]
     assert memory["value"] == pytest.approx(1.3) and not memory["met"]
     speed = goals["staf it/s >= vanilla-nerf it/s (equal rays)"]
     assert speed["value"] == pytest.approx(0.9) and not speed["met"]
     gpu_check.write_reports(s, results, "now")
     data = json.loads((tmp_path / "gpu_check.json").read_text())
-    assert data["steps"]["nerf: nerfacto"]["status"] == "timeout" and len(data["goals"]) == 5
+    assert data["steps"]["nerf: nerfacto"]["status"] == "timeout" and len(data["goals"]) == 9
     table = (tmp_path / "gpu_check.md").read_text()
-    assert "| staf | ok | 20.00 | 0.800 | 9.00 |" in table
+    assert "| staf | ok | 200 | 20.00 | 0.800 | 9.00 |" in table
     assert "| nerfacto | timeout | - |" in table
     assert "| STAF peak memory <= 1.2x SIREN (triton TF32) | 1.30x | NO |" in table
     assert not list(tmp_path.glob("*.tmp"))
@@ -217,3 +223,23 @@ def test_shell_wrapper_prints_the_plan(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "installing" not in proc.stdout
     assert "nerf: staf (relu+PE field)" in proc.stdout and "--device cpu" in proc.stdout
+
+
+def test_equal_wall_time_runs_take_nerfactos_training_time(tmp_path):
+    s = gpu_check.Settings(out=tmp_path, work=tmp_path, iters=200)
+
+    def nerf(label, rate):
+        return gpu_check.Result(f"nerf: {label}", "ok", 1, 0, data={"psnr": 20.0, "it_per_s": rate})
+
+    assert gpu_check.equal_wall_steps(s, {}) == []  # no nerfacto rate, no equal-wall rows
+    results = {r.name: r for r in (nerf("nerfacto", 2.0), nerf("staf", 30.0), nerf("staf-hash", 2.1))}
+    results["nerf: vanilla-nerf"] = gpu_check.Result("nerf: vanilla-nerf", "failed", 1, 1)
+    steps = gpu_check.equal_wall_steps(s, results)
+    # staf: 30 it/s for nerfacto's 200 / 2.0 = 100 s; staf-hash is not 1.2x faster; vanilla-nerf has no rate
+    assert [step.name for step in steps] == ["equal wall: staf (3000 steps in 100 s)"]
+    cmd = steps[0].cmd
+    assert cmd[cmd.index("--iters") + 1] == "3000" and cmd[cmd.index("--only") + 1] == "staf"
+    assert steps[0].results == tmp_path / "nerf_3000" and cmd[cmd.index("--out") + 1] == str(tmp_path / "nerf_3000")
+    results["nerf: staf"] = nerf("staf", 1e6)
+    capped = gpu_check.equal_wall_steps(s, results)[0]
+    assert capped.cmd[capped.cmd.index("--iters") + 1] == str(gpu_check.EQUAL_WALL_MAX_ITERS)
