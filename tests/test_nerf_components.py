@@ -48,6 +48,51 @@ def test_scene_render_matches_geometry() -> None:
     assert scene_sdf(np.zeros((1, 3)))[0] < 0.5 and scene_sdf(np.array([[0.0, 0.0, 3.0]]))[0] > 1.0
 
 
+def test_detail_scene_has_thin_struts_and_fine_texture() -> None:
+    """The detail scene: a lattice tower whose posts are 0.04 wide (solid on the axis, empty 0.03 off it), a hoop,
+    fence pickets; a view of it is sharper than the basic scene's (more colour edges between neighbouring pixels)."""
+    from staf_nerfstudio.scene import _DETAIL_TOWER, _DETAIL_TOWER_HALF, SCENE_KINDS
+
+    assert SCENE_KINDS == ("basic", "detail")
+    x, y, h = _DETAIL_TOWER[0] + _DETAIL_TOWER_HALF, _DETAIL_TOWER[1] + _DETAIL_TOWER_HALF, 0.6
+    on_post = np.array([[x, y, h]])
+    off_post = np.array([[x + 0.03, y + 0.03, h], [x - 0.03, y - 0.03, h + 0.08]])
+    assert scene_sdf(on_post, "detail")[0] < 0 < scene_sdf(off_post, "detail").min()
+    assert scene_sdf(on_post, "basic")[0] > 0  # a point of the detail scene alone
+    pose = look_at_pose(np.array([2.8, -2.4, 1.6]))
+    edges = {}
+    for kind in ("basic", "detail"):
+        rgba = render_view(pose, 64, supersample=1, kind=kind)
+        rgb = rgba[..., :3] + (1.0 - rgba[..., 3:])
+        assert 0.1 < rgba[..., 3].mean() < 0.9
+        edges[kind] = (np.abs(np.diff(rgb, axis=1)).max(axis=-1) > 0.2).mean()
+    assert edges["detail"] > 2.0 * edges["basic"], edges
+    with pytest.raises(ValueError, match="allowed: basic, detail"):
+        render_view(pose, 8, kind="lego")
+
+
+def test_scene_cli_kind_detail_defaults_and_basic_unchanged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--kind detail defaults to 200x200 and 100/10/10 views; without --kind the basic scene is written as before."""
+    import staf_nerfstudio.scene as scene
+
+    calls = []
+    monkeypatch.setattr(
+        scene, "make_scene", lambda out, res, views, ss, progress, kind: calls.append((res, views, kind))
+    )
+    scene.entrypoint([str(tmp_path / "d"), "--kind", "detail"])
+    scene.entrypoint([str(tmp_path / "b")])
+    scene.entrypoint([str(tmp_path / "e"), "--kind", "detail", "--res", "32", "--views", "3", "1", "1"])
+    assert calls == [(200, (100, 10, 10), "detail"), (64, (40, 5, 5), "basic"), (32, [3, 1, 1], "detail")]
+    with pytest.raises(SystemExit):
+        scene.entrypoint([str(tmp_path / "x"), "--kind", "lego"])
+    monkeypatch.undo()
+    make_scene(tmp_path / "basic", res=10, views=(1, 1, 1))
+    make_scene(tmp_path / "explicit", res=10, views=(1, 1, 1), kind="basic")
+    for split in ("train", "val", "test"):
+        a = imageio.imread(tmp_path / "basic" / split / "r_0.png")
+        assert (a == imageio.imread(tmp_path / "explicit" / split / "r_0.png")).all()
+
+
 def test_scene_cli_rejects_bad_views(tmp_path: Path) -> None:
     from staf_nerfstudio.scene import entrypoint
 
