@@ -369,32 +369,34 @@ KIND_DEFAULTS: Dict[str, Tuple[int, Tuple[int, int, int]]] = {"basic": (64, (40,
 """``staf-make-scene``'s default resolution and views (train, val, test) per scene kind."""
 
 
-def make_scene(
-    out: Path,
-    res: int = 64,
-    views: Sequence[int] = (40, 5, 5),
-    supersample: int = 2,
-    progress: bool = False,
-    kind: SceneKind = "basic",
-) -> Dict[str, List[Path]]:
-    """Writes the Blender-format dataset to ``out``; returns the image paths per split.
+def _memory_limit() -> Tuple[int, str]:
+    limit, what = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
+    try:
+        import resource
 
-    Args:
-        out: Output folder (created if missing; existing files of the same name are replaced).
-        res: Image width and height in pixels.
-        views: Number of train, val and test views.
-        supersample: Anti-aliasing factor per axis.
-        progress: Print one line per split.
-        kind: ``"basic"`` or ``"detail"`` (see the module docstring).
-    """
-    _check_kind(kind)
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY and soft < limit:
+            limit, what = soft, "this process's memory limit (ulimit -v)"
+    except (ImportError, ValueError, OSError):  # pragma: no cover - not on Linux
+        pass
+    return limit, what
+
+
+def check_scene_settings(out: Path, res: int, views: Sequence[int], supersample: int, overwrite: bool) -> None:
+    """Every check of :func:`make_scene` before it writes: sizes (one view's rays must fit in memory) and the folder
+    (writable, no scene in it unless ``overwrite``, no other process writing it)."""
     if res < 4:
         raise ValueError(f"--res must be at least 4 pixels, got {res}")
     if len(views) != 3 or min(views) < 1:
         raise ValueError(f"--views needs three positive counts (train val test), got {list(views)}")
     if supersample < 1:
         raise ValueError(f"--supersample must be at least 1, got {supersample}")
-    out = Path(out)
+    need = float(res * supersample) ** 2 * 12 * 8  # one view's ray directions, depths, masks and colours (float64)
+    limit, what = _memory_limit()
+    if need > limit:
+        flag, value = ("--res", res) if res >= supersample else ("--supersample", supersample)
+        raise ValueError(f"{flag} {value} needs at least {need / 1e9:.1f} GB of memory (the rays of one view), more "
+                         f"than {what} ({limit / 1e9:.1f} GB); choose a smaller {flag}")
     for existing in (out, *out.parents):
         if existing.exists():
             if not existing.is_dir():
@@ -402,6 +404,47 @@ def make_scene(
             if not os.access(existing, os.W_OK | os.X_OK):
                 raise ValueError(f"cannot write in {existing} (permission denied); give another output folder")
             break
+    check_not_busy(out, "scene folder")
+    if not overwrite and any((out / f"transforms_{split}.json").exists() for split in ("train", "val", "test")):
+        raise ValueError(f"{out} already holds a scene (transforms_*.json); pass --overwrite to replace it, or give "
+                         "another output folder")
+
+
+def make_scene(
+    out: Path,
+    res: int = 64,
+    views: Sequence[int] = (40, 5, 5),
+    supersample: int = 2,
+    progress: bool = False,
+    kind: SceneKind = "basic",
+    overwrite: bool = True,
+) -> Dict[str, List[Path]]:
+    """Writes the Blender-format dataset to ``out``; returns the image paths per split.
+
+    Args:
+        out: Output folder (created if missing).
+        res: Image width and height in pixels.
+        views: Number of train, val and test views.
+        supersample: Anti-aliasing factor per axis.
+        progress: Print one line per split.
+        kind: ``"basic"`` or ``"detail"`` (see the module docstring).
+        overwrite: Replace a scene already in ``out`` (``staf-make-scene`` refuses one without --overwrite).
+
+    Raises:
+        ValueError: A setting or folder :func:`check_scene_settings` refuses (nothing is written then).
+        FolderBusyError: Another process is writing ``out`` (it holds the folder's lock).
+    """
+    _check_kind(kind)
+    out = Path(out)
+    check_scene_settings(out, res, views, supersample, overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    with FolderLock(out, "scene folder"):
+        return _write_scene(out, res, views, supersample, progress, kind)
+
+
+def _write_scene(
+    out: Path, res: int, views: Sequence[int], supersample: int, progress: bool, kind: SceneKind
+) -> Dict[str, List[Path]]:
     written: Dict[str, List[Path]] = {}
     for split, count in zip(("train", "val", "test"), views):
         frames, paths = [], []
@@ -467,13 +510,15 @@ def entrypoint(argv: Sequence[str] | None = None) -> None:
         help="views per split (default 40 5 5; 100 10 10 with --kind detail)",
     )
     parser.add_argument("--supersample", type=int, default=2, help="anti-aliasing samples per pixel axis (default 2)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a scene already in the output folder")
     args = parser.parse_args(argv)
     default_res, default_views = KIND_DEFAULTS[args.kind]
     res = default_res if args.res is None else args.res
     views = default_views if args.views is None else args.views
     try:
+        check_scene_settings(args.out, res, views, args.supersample, overwrite=args.overwrite)
         make_scene(args.out, res, views, args.supersample, progress=True, kind=args.kind)
-    except (ValueError, OSError) as err:  # bad settings, or a folder the file system refuses
+    except (ValueError, OSError, FolderBusyError) as err:  # bad settings, or a folder the file system refuses
         parser.error(str(err))
     print(f"train with:\n  {ns_train_command(args.out)}")
     print("  (on a CPU add --machine.device-type cpu --vis tensorboard; the README lists the CPU-sized flags)")
