@@ -44,7 +44,15 @@ GOAL_STEP_X_SIREN = 1.3
 GOAL_MEM_X_SIREN = 1.2
 # NeRF runs in order of importance (labels of bench_nerf.py); staf-hash runs on tiny-cuda-nn's grid where it imports,
 # on its exact torch port otherwise.
-NERF_RUNS = ["staf", "vanilla-nerf", "nerfacto", "staf-hash", "staf (siren field)", "staf (relu+PE field)"]
+NERF_RUNS = [
+    "staf",
+    "vanilla-nerf",
+    "nerfacto",
+    "staf-hash",
+    "staf (siren field)",
+    "staf (finer field)",
+    "staf (relu+PE field)",
+]
 # The first four are the methods compared at equal steps and at equal wall time: the faster ones run again right after
 # them at nerfacto's training-loop time (its steps / its it/s) when at least this much faster than nerfacto.
 EQUAL_WALL_RUNS = ["staf", "staf-hash", "vanilla-nerf"]
