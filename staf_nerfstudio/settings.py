@@ -8,8 +8,9 @@ STAF's default is the SIREN-exact start (init "siren": SIREN's linear init, each
 harmonics), tau 5, omega 30/30, no skip; the authors' own settings are one flag away (init "official", and the
 tasks' ``--config <task>_paper``). The baselines keep the settings the STAF authors used: SIREN and FINER omega
 30/30, FINER first-layer bias scale 5, WIRE omega 30 and sigma 10, Gauss sigma 10, ReLU + 256 Gaussian Fourier
-features of scale 10 (for coordinates in [-1, 1]). A task or the NeRF method overrides them where its signal needs
-other values (e.g. the NeRF method's omega 10 and Fourier-feature sigma 1).
+features of scale 10 (for coordinates in [-1, 1]); no weight scaling (``weight_scale`` 1). The baselines at their own
+papers' settings are the tasks' presets (``--config image_finer`` ...). A task or the NeRF method overrides them where
+its signal needs other values (e.g. the NeRF method's omega 10 and Fourier-feature sigma 1).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class StafSettings:
     """init "siren": the harmonic terms' amplitudes are drawn from U(-k, k) with this k (0 gives an exact SIREN)."""
     first_extra_amplitude: float = 0.3
     """init "siren": the same k for the first activation (its harmonics add input frequencies)."""
+    weight_scale: float = 1.0
+    """Weight scaling: every layer's initial weights but the read-out's are multiplied by this factor, biases kept
+    (Yeom, Lee, Lee, "Fast Training of Sinusoidal Neural Fields via Scaling Initialization", ICLR 2025, arXiv
+    2410.04779: "multiplying each weight (except for the last layer) by a constant"). 1 = no scaling."""
     implementation: str = "auto"
     """Activation implementation: "auto" or a name from staf_nerfstudio.functional.available_implementations()."""
 
@@ -65,6 +70,10 @@ class SirenSettings:
     """Frequency factor of the first layer."""
     hidden_omega: float = 30.0
     """Frequency factor of the other layers (also scales the read-out's init)."""
+    weight_scale: float = 1.0
+    """Weight scaling: every layer's initial weights but the read-out's are multiplied by this factor, biases kept
+    (Yeom, Lee, Lee, "Fast Training of Sinusoidal Neural Fields via Scaling Initialization", ICLR 2025, arXiv
+    2410.04779: "multiplying each weight (except for the last layer) by a constant"). 1 = no scaling."""
 
 
 @dataclass
@@ -79,6 +88,10 @@ class FinerSettings:
     """First-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob)."""
     scale_requires_grad: bool = False
     """Backpropagate through the (|z| + 1) factor; the FINER reference code detaches it (False)."""
+    weight_scale: float = 1.0
+    """Weight scaling: every layer's initial weights but the read-out's are multiplied by this factor, biases kept
+    (Yeom, Lee, Lee, "Fast Training of Sinusoidal Neural Fields via Scaling Initialization", ICLR 2025, arXiv
+    2410.04779: "multiplying each weight (except for the last layer) by a constant"). 1 = no scaling."""
 
 
 @dataclass

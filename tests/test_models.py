@@ -250,3 +250,65 @@ def test_hidden_omega_sets_sine_argument_scale_against_siren() -> None:
         staf = build_model("staf", 2, 3, 256, 3, settings)
         assert _hidden_sine_argument_rms(staf, x, 2) == pytest.approx(omega / 6, rel=0.15)
     assert 30.0 / 6 > 3 * siren_rms
+
+
+WEIGHT_SCALED = ("siren", "finer", "staf")
+
+
+def _scaled_config(name: str, weight_scale: float) -> ModelsConfig:
+    config = ModelsConfig()
+    config.settings(name).weight_scale = weight_scale
+    return config
+
+
+@pytest.mark.parametrize("name", WEIGHT_SCALED)
+@pytest.mark.parametrize("weight_scale", [0.5, 2.0, 3.0])
+def test_weight_scale_multiplies_every_weight_but_the_read_out(name: str, weight_scale: float) -> None:
+    """Yeom et al.'s weight scaling: the same seed's network with every activation layer's weight times s; biases,
+    the read-out and the activations' own parameters unchanged."""
+    torch.manual_seed(3)
+    plain = build_model(name, 2, 3, 32, 2)
+    torch.manual_seed(3)
+    scaled = build_model(name, 2, 3, 32, 2, config=_scaled_config(name, weight_scale))
+    plain_state, scaled_state = plain.state_dict(), scaled.state_dict()
+    assert plain_state.keys() == scaled_state.keys()
+    scaled_keys = {f"layers.{k}.linear.weight" for k in range(3)}
+    assert scaled_keys <= set(plain_state)
+    for key, value in plain_state.items():
+        if key in scaled_keys:
+            assert torch.equal(scaled_state[key], value * weight_scale), key
+            assert not torch.equal(scaled_state[key], value), key
+        else:
+            assert torch.equal(scaled_state[key], value), key
+
+
+@pytest.mark.parametrize("name", WEIGHT_SCALED)
+def test_weight_scale_one_is_the_unscaled_network_bit_for_bit(name: str) -> None:
+    """weight_scale 1 builds exactly the network the layers build by themselves (what the registry gave before)."""
+    from staf_nerfstudio.networks import BaselineMLP, SineLayer
+    from staf_nerfstudio.networks.registry import _siren_head
+
+    torch.manual_seed(5)
+    built = build_model(name, 2, 3, 32, 2, config=_scaled_config(name, 1.0))
+    torch.manual_seed(5)
+    if name == "staf":
+        direct = StafMLP(2, 32, 2, 3)
+    elif name == "siren":
+        direct = BaselineMLP([SineLayer(2, 32, 30.0, True), SineLayer(32, 32, 30.0), SineLayer(32, 32, 30.0)],
+                             _siren_head(32, 3, 30.0), 2, 3)
+    else:
+        direct = BaselineMLP([FinerLayer(2, 32, 30.0, True, 5.0), FinerLayer(32, 32, 30.0), FinerLayer(32, 32, 30.0)],
+                             _siren_head(32, 3, 30.0), 2, 3)
+    for (key, value), (direct_key, direct_value) in zip(built.state_dict().items(), direct.state_dict().items()):
+        assert key == direct_key and torch.equal(value, direct_value), key
+    x = torch.rand(7, 2) * 2 - 1
+    assert torch.equal(built(x), direct(x))
+
+
+@pytest.mark.parametrize("name", WEIGHT_SCALED)
+def test_weight_scale_must_be_positive_and_is_a_flag(name: str) -> None:
+    with pytest.raises(ValueError, match=rf"{name}.weight_scale must be > 0, got 0.0"):
+        build_model(name, 2, 3, config=_scaled_config(name, 0.0))
+    tyro = pytest.importorskip("tyro")
+    config = tyro.cli(ModelsConfig, args=[f"--{name}.weight-scale", "2"])
+    assert config.settings(name).weight_scale == 2.0

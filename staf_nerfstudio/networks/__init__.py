@@ -21,7 +21,7 @@ activation layers are small modules a NeRF field or NTK code can reuse. """
 
 from staf_nerfstudio.networks.finer import FinerLayer
 from staf_nerfstudio.networks.gauss import GaussLayer
-from staf_nerfstudio.networks.registry import BaselineMLP, build_model, count_parameters
+from staf_nerfstudio.networks.registry import BaselineMLP, build_model, count_parameters, scale_weights_
 from staf_nerfstudio.networks.relu_pe import FourierFeatures, ReluLayer
 from staf_nerfstudio.networks.siren import SineLayer, siren_uniform_
 from staf_nerfstudio.networks.wire import ComplexLinear, GaborLayer
@@ -59,5 +59,6 @@ __all__ = [
     "build_model",
     "check_model_name",
     "count_parameters",
+    "scale_weights_",
     "siren_uniform_",
 ]

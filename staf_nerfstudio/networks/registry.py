@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Dict, Optional, Sequence
 
+import torch
 from jaxtyping import Float
 from torch import Tensor, nn
 
@@ -71,8 +72,29 @@ def _siren_head(hidden_features: int, out_features: int, omega: float) -> nn.Lin
     return head
 
 
+def scale_weights_(model: nn.Module, weight_scale: float) -> nn.Module:
+    """Weight scaling (Yeom, Lee, Lee, ICLR 2025, arXiv 2410.04779), in place: multiplies the weight of every
+    activation layer's linear map (``model.layers[k].linear``) by ``weight_scale``; the read-out and every bias keep
+    their init. A scale of 1 leaves the model untouched, bit for bit.
+
+    Args:
+        model: A registry model (:class:`BaselineMLP` or :class:`~staf_nerfstudio.StafMLP`).
+        weight_scale: The factor (> 0).
+
+    Returns:
+        ``model``.
+    """
+    _check_positive("weight_scale", weight_scale)
+    if weight_scale != 1.0:
+        with torch.no_grad():
+            for layer in model.layers:
+                layer.linear.weight.mul_(weight_scale)
+    return model
+
+
 def _build_staf(i: int, o: int, width: int, depth: int, cfg: StafSettings) -> nn.Module:
-    return StafMLP(
+    _check_positive("staf.weight_scale", cfg.weight_scale)
+    net = StafMLP(
         i,
         width,
         depth,
@@ -87,14 +109,16 @@ def _build_staf(i: int, o: int, width: int, depth: int, cfg: StafSettings) -> nn
         extra_amplitude=cfg.extra_amplitude,
         first_extra_amplitude=cfg.first_extra_amplitude,
     )
+    return scale_weights_(net, cfg.weight_scale)
 
 
 def _build_siren(i: int, o: int, width: int, depth: int, cfg: SirenSettings) -> nn.Module:
     _check_positive("siren.first_omega", cfg.first_omega)
     _check_positive("siren.hidden_omega", cfg.hidden_omega)
+    _check_positive("siren.weight_scale", cfg.weight_scale)
     layers = [SineLayer(i, width, cfg.first_omega, is_first=True)]
     layers += [SineLayer(width, width, cfg.hidden_omega) for _ in range(depth)]
-    return BaselineMLP(layers, _siren_head(width, o, cfg.hidden_omega), i, o)
+    return scale_weights_(BaselineMLP(layers, _siren_head(width, o, cfg.hidden_omega), i, o), cfg.weight_scale)
 
 
 def _build_wire(i: int, o: int, width: int, depth: int, cfg: WireSettings) -> nn.Module:
@@ -109,10 +133,11 @@ def _build_finer(i: int, o: int, width: int, depth: int, cfg: FinerSettings) -> 
     _check_positive("finer.first_omega", cfg.first_omega)
     _check_positive("finer.hidden_omega", cfg.hidden_omega)
     _check_positive("finer.first_bias_scale", cfg.first_bias_scale)
+    _check_positive("finer.weight_scale", cfg.weight_scale)
     grad = cfg.scale_requires_grad
     layers = [FinerLayer(i, width, cfg.first_omega, True, cfg.first_bias_scale, grad)]
     layers += [FinerLayer(width, width, cfg.hidden_omega, scale_requires_grad=grad) for _ in range(depth)]
-    return BaselineMLP(layers, _siren_head(width, o, cfg.hidden_omega), i, o)
+    return scale_weights_(BaselineMLP(layers, _siren_head(width, o, cfg.hidden_omega), i, o), cfg.weight_scale)
 
 
 def _build_gauss(i: int, o: int, width: int, depth: int, cfg: GaussSettings) -> nn.Module:
