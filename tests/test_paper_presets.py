@@ -47,3 +47,40 @@ def test_paper_preset_is_taken_over_the_new_defaults(task):
     assert (cfg.models.staf.init, cfg.models.staf.skip, cfg.models.staf.tau) == ("official", PAPER[task][3],
                                                                                    PAPER[task][0])
     assert (cfg.models.staf.first_omega, cfg.models.staf.hidden_omega) == PAPER[task][1:3]
+
+
+# preset: (model, that model's settings, lr, the source the preset's comment must cite)
+BASELINE_PRESETS = {
+    "image_siren": ("siren", {"first_omega": 90.0, "hidden_omega": 30.0, "weight_scale": 1.0}, 1e-3, "Sitzmann"),
+    "image_siren_ws": ("siren", {"first_omega": 30.0, "hidden_omega": 30.0, "weight_scale": 2.0}, 1e-3, "Yeom"),
+    "image_finer": ("finer", {"first_omega": 30.0, "hidden_omega": 30.0, "first_bias_scale": 20.0,
+                              "scale_requires_grad": False, "weight_scale": 1.0}, 1e-4, "SL2A-INR"),
+    "image_finer_ws": ("finer", {"first_omega": 30.0, "hidden_omega": 30.0, "first_bias_scale": 20.0,
+                                 "scale_requires_grad": False, "weight_scale": 2.0}, 1e-4, "Yeom"),
+    "image_wire": ("wire", {"omega": 20.0, "sigma": 30.0}, 1e-3, "omega0=20, sigma0=30"),
+    "image_gauss": ("gauss", {"sigma": 10.0}, 1e-3, "Ramasinghe"),
+    "image_relu_pe": ("relu-pe", {"num_frequencies": 256, "sigma": 10.0}, 1e-3, "Tancik"),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(BASELINE_PRESETS))
+def test_baseline_presets_restate_their_sources(preset):
+    """Each baseline preset picks its model and sets that model's every setting (over any base), its lr, and names
+    the paper or reference code the values come from; the budget and schedule stay the task's (equal steps)."""
+    model, settings, lr, source = BASELINE_PRESETS[preset]
+    cls = task_config_class("image")
+    path = resolve_config_path(preset)
+    base = cls()
+    for key in settings:  # a preset that left a setting out would inherit this instead
+        value = getattr(base.models.settings(model), key)
+        setattr(base.models.settings(model), key, (not value) if isinstance(value, bool) else value + 7)
+    base.train.lr = 0.5
+    cfg = load_config(cls, path, base=base)
+    assert cfg.model == model
+    assert {key: getattr(cfg.models.settings(model), key) for key in settings} == settings
+    assert cfg.train.lr == lr
+    defaults = cls()
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.lr_decay) == (
+        defaults.train.epochs, defaults.train.batch_size, defaults.train.lr_decay)
+    comment = "\n".join(line for line in path.read_text().splitlines() if line.startswith("#"))
+    assert source in comment and f"--config {preset}" in comment
