@@ -5,6 +5,9 @@ times. Runs are sequential ``ns-train`` / ``ns-eval`` subprocesses, CPU flags by
     python benchmarks/bench_nerf.py --out /tmp/nerf_bench --iters 600 --rays 512 --table nerf_results.md
     python benchmarks/bench_nerf.py --only staf --seeds 1 --flags="--pipeline.model.tau 8"   # one setting changed
     python benchmarks/bench_nerf.py --device cuda --method-defaults --rays 4096 --iters 200   # GPU defaults
+    python benchmarks/bench_nerf.py --only "staf (siren field)" --seeds 1 --jobs 8 --device cuda \\
+        --flag-sets "" "--pipeline.model.proposal-activation relu"                             # one factor at a time
+    staf-make-scene scenes/detail --kind detail && python benchmarks/bench_nerf.py --scene scenes/detail ...
 
 ``it/s`` is nerfstudio's own running average of the iteration time (its last 20 iterations, read from the run's
 tensorboard events), so it leaves out start-up and evaluation; the wall times include them.
@@ -12,7 +15,8 @@ tensorboard events), so it leaves out start-up and evaluation; the wall times in
 nerfstudio's own models build torchmetrics' LPIPS at construction, which downloads AlexNet weights; offline that
 fails, so for ``nerfacto`` and ``vanilla-nerf`` only, the commands run through a wrapper that replaces LPIPS by a
 NaN-returning stub (LPIPS is not reported for any method), and their ``ns-eval`` needs
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (nerfstudio issue 3683). The STAF methods need neither.
+``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` (numpy scalars in their checkpoints,
+https://github.com/nerfstudio-project/nerfstudio/issues/3683). The STAF methods need neither.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -163,6 +169,67 @@ def _command(tool: str, args: List[str], stub: bool) -> List[str]:
     return [sys.executable, "-c", LPIPS_STUB.replace("{module}", module), tool, *args]
 
 
+def _slug(label: str) -> str:
+    return "".join(c for c in label.replace(" ", "_") if c.isalnum() or c in "_-.")[:200]
+
+
+def run_one(
+    out: Path, scene: Path, label: str, method: str, seed, train_args: List[str], stub: bool, args: argparse.Namespace
+) -> Dict:
+    """Trains and evaluates one run; returns its result row."""
+    slug = _slug(label)
+    data_args = ["--data", str(scene), "--output-dir", str(out / "runs"), "--experiment-name", slug]
+    dataparser = [] if train_args[0] == "vanilla-nerf" else ["blender-data"]
+    command = shlex.join(["ns-train", *train_args, *data_args, *dataparser])
+    print(f"== {label}: {command}", flush=True)
+    start = time.perf_counter()
+    train_cmd = _command("ns-train", [*train_args, *data_args, *dataparser], stub)
+    subprocess.run(train_cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    config = max((out / "runs" / slug).glob("*/*/config.yml"), key=lambda p: p.stat().st_mtime)
+    eval_json = config.parent / "eval.json"
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1") if stub else dict(os.environ)
+    eval_args = ["--load-config", str(config), "--output-path", str(eval_json)]
+    start = time.perf_counter()
+    subprocess.run(_command("ns-eval", eval_args, stub), check=True, env=env, stdout=subprocess.DEVNULL)
+    eval_wall = time.perf_counter() - start
+    metrics = json.loads(eval_json.read_text())["results"]
+    row = {
+        "psnr": metrics["psnr"],
+        "ssim": metrics.get("ssim", metrics.get("fine_ssim", float("nan"))),
+        "train_wall_s": wall,
+        "eval_wall_s": eval_wall,
+        **train_rates(config.parent),
+        "train_psnr_curve": train_curve(config.parent),
+        "iters": args.iters,
+        "rays": args.rays,
+        "device": args.device,
+        "scene": str(scene),
+        "command": command,
+        "config": str(config),
+        "stub": stub,
+        "method": method,
+        "seed": seed,
+    }
+    print(f"   {label}: psnr {metrics['psnr']:.2f}, {row['it_per_s']:.2f} it/s, train wall {wall:.0f} s", flush=True)
+    return row
+
+
+def train_curve(run_dir: Path, points: int = 60) -> List[Tuple[int, float]]:
+    """Training PSNR (nerfstudio's per-batch ``Train Metrics Dict/psnr``) at up to ``points`` logged steps."""
+    try:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    except ImportError:
+        return []
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    if "Train Metrics Dict/psnr" not in events.Tags().get("scalars", []):
+        return []
+    values = events.Scalars("Train Metrics Dict/psnr")
+    stride = max(len(values) // points, 1)
+    return [(int(e.step), round(float(e.value), 3)) for e in values[::stride]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/nerf_bench"))
@@ -170,6 +237,12 @@ def main() -> None:
     parser.add_argument("--rays", type=int, default=512)
     parser.add_argument("--res", type=int, default=100)
     parser.add_argument("--views", type=int, nargs=3, default=[60, 5, 5])
+    parser.add_argument(
+        "--kind", choices=["basic", "detail"], default="basic", help="staf-make-scene --kind of a generated scene"
+    )
+    parser.add_argument(
+        "--scene", type=Path, default=None, help="an existing Blender-format scene instead of generating OUT/scene"
+    )
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="--machine.device-type of every run")
     parser.add_argument(
         "--method-defaults",
@@ -189,17 +262,29 @@ def main() -> None:
         default="",
         help='extra ns-train arguments for every chosen run (added to its label): --flags="--pipeline.model.tau 8"',
     )
+    parser.add_argument(
+        "--flag-sets",
+        nargs="*",
+        default=None,
+        help='run every chosen method once per set of extra ns-train arguments ("" = none): one factor at a time',
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="runs at once (a machine with many cores or a GPU; timings then share it)"
+    )
     parser.add_argument("--table", type=Path, default=None, help="also write the markdown table here")
     parser.add_argument("--figure", type=Path, default=None, help="write test view 0 of every run side by side here")
     args = parser.parse_args()
 
-    scene = args.out / "scene"
+    scene = args.scene if args.scene is not None else args.out / "scene"
     if not (scene / "transforms_test.json").exists():
+        if args.scene is not None:
+            raise SystemExit(f"--scene {scene}: no transforms_test.json there; give a folder staf-make-scene wrote")
         subprocess.run(
-            [tool_path("staf-make-scene"), str(scene), "--res", str(args.res), "--views",
+            [tool_path("staf-make-scene"), str(scene), "--kind", args.kind, "--res", str(args.res), "--views",
              *map(str, args.views)], check=True,
         )  # fmt: skip
     results_path = args.out / "results.json"
+    args.out.mkdir(parents=True, exist_ok=True)
     results: Dict[str, Dict] = json.loads(results_path.read_text()) if results_path.exists() else {}
     extras = extra_variants(args.iters, args.rays, args.device, args.method_defaults)
     chosen = [
@@ -209,6 +294,12 @@ def main() -> None:
     ]
     if args.flags:
         chosen = [(f"{label} [{args.flags}]", a + shlex.split(args.flags), stub) for label, a, stub in chosen]
+    if args.flag_sets is not None:
+        chosen = [
+            (f"{label} [{flags}]" if flags else label, a + shlex.split(flags), stub)
+            for label, a, stub in chosen
+            for flags in args.flag_sets
+        ]
     # (result label, method label, seed or None, ns-train arguments, needs the LPIPS stub)
     runs = [(label, label, None, train_args, stub) for label, train_args, stub in chosen]
     if args.seeds:
@@ -217,47 +308,32 @@ def main() -> None:
             for label, train_args, stub in chosen
             for seed in args.seeds
         ]
-    for label, method, seed, train_args, stub in runs:
-        slug = "".join(c for c in label.replace(" ", "_") if c.isalnum() or c in "_-.")
-        data_args = ["--data", str(scene), "--output-dir", str(args.out / "runs"), "--experiment-name", slug]
-        dataparser = [] if train_args[0] == "vanilla-nerf" else ["blender-data"]
-        train_cmd = _command("ns-train", [*train_args, *data_args, *dataparser], stub)
-        print(f"== {label}: {shlex.join(['ns-train', *train_args, *data_args, *dataparser])}", flush=True)
-        start = time.perf_counter()
-        subprocess.run(train_cmd, check=True, stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - start
-        config = max((args.out / "runs" / slug).glob("*/*/config.yml"), key=lambda p: p.stat().st_mtime)
-        eval_json = config.parent / "eval.json"
-        env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1") if stub else dict(os.environ)
-        eval_args = ["--load-config", str(config), "--output-path", str(eval_json)]
-        start = time.perf_counter()
-        subprocess.run(_command("ns-eval", eval_args, stub), check=True, env=env, stdout=subprocess.DEVNULL)
-        eval_wall = time.perf_counter() - start
-        metrics = json.loads(eval_json.read_text())["results"]
-        results[label] = {
-            "psnr": metrics["psnr"],
-            "ssim": metrics.get("ssim", metrics.get("fine_ssim", float("nan"))),
-            "train_wall_s": wall,
-            "eval_wall_s": eval_wall,
-            **train_rates(config.parent),
-            "iters": args.iters,
-            "rays": args.rays,
-            "device": args.device,
-            "command": shlex.join(["ns-train", *train_args, *data_args, *dataparser]),
-            "config": str(config),
-            "stub": stub,
-            "method": method,
-            "seed": seed,
-        }
-        rate = results[label]["it_per_s"]
-        print(f"   psnr {metrics['psnr']:.2f}, {rate:.2f} it/s, train wall {wall:.0f} s", flush=True)
-        results_path.write_text(json.dumps(results, indent=2))
+    lock = threading.Lock()
+
+    def work(run) -> None:
+        label, method, seed, train_args, stub = run
+        try:
+            row = run_one(args.out, scene, label, method, seed, train_args, stub, args)
+        except subprocess.CalledProcessError as err:
+            print(f"   {label}: FAILED ({err})", flush=True)
+            return
+        with lock:
+            results[label] = row
+            results_path.write_text(json.dumps(results, indent=2))
+
+    with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
+        list(pool.map(work, runs))
 
     lines = [
-        f"Scene: `staf-make-scene --res {args.res} --views {' '.join(map(str, args.views))}`; {args.iters} iterations, "
-        f"{args.rays} rays/batch, {args.device.upper()}"
-        f"{' (method defaults)' if args.method_defaults else ''}; test-view PSNR/SSIM from `ns-eval` "
-        f"({args.views[2]} test views).",
+        f"Scene: `{scene}`"
+        + (
+            ""
+            if args.scene is not None
+            else f" (`staf-make-scene --kind {args.kind} --res {args.res} --views {' '.join(map(str, args.views))}`)"
+        )
+        + f"; {args.iters} iterations, {args.rays} rays/batch, {args.device.upper()}"
+        f"{' (method defaults)' if args.method_defaults else ''}"
+        f"{f', {args.jobs} runs at once' if args.jobs > 1 else ''}; test-view PSNR/SSIM from `ns-eval`.",
         "",
         "| method | test PSNR (dB) | SSIM | it/s | train wall time (s) |",
         "|---|---|---|---|---|",

@@ -343,3 +343,86 @@ def test_proposal_activation_overrides_only_the_proposal_fields() -> None:
         owners += list(model.proposal_networks) if expected == "staf" else []
         assert activations == {id(p) for m in owners for p in m.activation_parameters()}
         assert not activations & {id(p) for p in groups["fields"] + groups["proposal_networks"]}
+
+
+@pytest.mark.parametrize(
+    ("activation", "init", "scaled"),
+    [("siren", "official", True), ("finer", "official", True), ("staf", "siren", True), ("staf", "official", False),
+     ("relu", "official", False)],
+)
+def test_sine_lr_scale_reaches_the_optimizer(activation: str, init: str, scaled: bool) -> None:
+    """Fields that start from SIREN's init train their MLPs at sine-lr-scale times the group's learning rate (the
+    schedule scales both torch groups alike); STAF's activation parameters and other fields keep the plain rate."""
+    from nerfstudio.data.scene_box import SceneBox
+    from nerfstudio.engine.optimizers import Optimizers
+
+    from staf_nerfstudio.nerf.method_configs import staf_method
+    from staf_nerfstudio.nerf.model import STAF_ACTIVATION_GROUP, StafModelConfig
+    from staf_nerfstudio.nerf.schedulers import exponential_decay_factor
+
+    box = SceneBox(aabb=torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]]))
+    model = StafModelConfig(
+        activation=activation, staf_init=init, sine_lr_scale=0.25, hidden_dim=16, num_layers=1, hidden_dim_color=8,
+        proposal_hidden_dim=8,
+    ).setup(scene_box=box, num_train_data=2)  # fmt: skip
+    import copy
+
+    config = copy.deepcopy(staf_method.config.optimizers)
+    groups = model.get_param_groups()
+    optimizers = Optimizers(config, groups)
+    for name in ("fields", "proposal_networks"):
+        lr = config[name]["optimizer"].lr
+        torch_groups = optimizers.optimizers[name].param_groups
+        assert sum(len(g["params"]) for g in torch_groups) == len(groups[name])
+        if not scaled:
+            assert [g["lr"] for g in torch_groups] == [pytest.approx(lr)]
+            continue
+        scaled_ids = {id(p) for g in torch_groups if g["lr"] == pytest.approx(0.25 * lr) for p in g["params"]}
+        assert scaled_ids == {id(p) for p in groups[name]}  # every MLP parameter of these fields
+    if activation == "staf":
+        activation_lrs = [g["lr"] for g in optimizers.optimizers[STAF_ACTIVATION_GROUP].param_groups]
+        assert activation_lrs == [pytest.approx(config[STAF_ACTIVATION_GROUP]["optimizer"].lr)]
+    for _ in range(3):
+        optimizers.scheduler_step_all(0)
+    lr = config["fields"]["optimizer"].lr
+    factor = exponential_decay_factor(3, lr, config["fields"]["scheduler"])
+    assert factor < 1.0
+    for group in optimizers.optimizers["fields"].param_groups:
+        assert group["lr"] == pytest.approx((0.25 if scaled else 1.0) * lr * factor)
+
+
+def test_sine_lr_scale_leaves_the_hash_grid_alone() -> None:
+    from nerfstudio.data.scene_box import SceneBox
+
+    from staf_nerfstudio.nerf.model import StafModelConfig
+    from staf_nerfstudio.nerf.schedulers import LR_SCALE_ATTR
+
+    box = SceneBox(aabb=torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]]))
+    model = StafModelConfig(
+        activation="siren", encoding="hash", hidden_dim=16, num_layers=1, hidden_dim_color=8, proposal_hidden_dim=8,
+        hash_levels=2, hash_log2_size=8, proposal_hash_levels=2, proposal_hash_log2_size=8,
+    ).setup(scene_box=box, num_train_data=2)  # fmt: skip
+    grid = list(model.field.position_encoding.parameters())
+    assert grid and not any(hasattr(p, LR_SCALE_ATTR) for p in grid)
+    assert all(getattr(p, LR_SCALE_ATTR) == model.config.sine_lr_scale for p in model.field.mlp_base.parameters())
+
+
+def test_color_activation_overrides_only_the_colour_head() -> None:
+    """color-activation relu: a SIREN trunk with a plain ReLU colour head; only the SIREN trunk is lr-scaled."""
+    from nerfstudio.data.scene_box import SceneBox
+
+    from staf_nerfstudio.nerf.model import StafModelConfig
+    from staf_nerfstudio.nerf.schedulers import LR_SCALE_ATTR
+    from staf_nerfstudio.networks import SineLayer
+
+    box = SceneBox(aabb=torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]]))
+    sizes = dict(hidden_dim=16, num_layers=1, hidden_dim_color=8, proposal_hidden_dim=8)
+    model = StafModelConfig(activation="siren", color_activation="relu", **sizes).setup(scene_box=box, num_train_data=2)
+    head_modules = list(model.field.mlp_head.modules())
+    assert any(isinstance(m, torch.nn.ReLU) for m in head_modules)
+    assert not any(isinstance(m, SineLayer) for m in head_modules)
+    assert isinstance(model.field.mlp_base.layers[0], SineLayer)
+    assert not any(hasattr(p, LR_SCALE_ATTR) for p in model.field.mlp_head.parameters())
+    assert all(hasattr(p, LR_SCALE_ATTR) for p in model.field.mlp_base.parameters())
+    plain = StafModelConfig(activation="siren", **sizes).setup(scene_box=box, num_train_data=2)
+    assert any(isinstance(m, SineLayer) for m in plain.field.mlp_head.modules())

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from staf_nerfstudio.mlp import StafMLP
 from staf_nerfstudio.nerf.hash_grid import HashGridEncoding
+from staf_nerfstudio.nerf.schedulers import LR_SCALE_ATTR
 from staf_nerfstudio.networks import FourierFeatures, build_model
 from staf_nerfstudio.settings import FinerSettings, ModelsConfig, ReluPeSettings, SirenSettings, StafSettings
 
@@ -53,6 +54,12 @@ NERF_STAF_INIT = "official"
 """STAF init of the NeRF fields: the authors' "official", not the package's "siren" (a SIREN field at step 0). On the
 README's generated scene (600 iterations, seeds 1-3) "siren" reaches 19.68 +- 0.61 dB test PSNR against "official"'s
 19.88 +- 0.50: no gain, so the field keeps the init its other settings were tuned with."""
+NERF_SINE_LR_SCALE = 0.1
+"""Learning-rate factor of every field MLP that starts from SIREN's init (the "siren" and "finer" fields, STAF with
+init "siren"). SIREN's init makes the hidden weights tiny (RMS sqrt(2/W)/omega: 0.006 at width 64, omega 30), so one
+Adam step at the method's 5e-3 moves each of them by most of its size (0.85 of the RMS, against 0.07 for the ReLU
+field's weights) and the sine field forgets its init within a few steps; the factor brings the step back to the
+ReLU field's proportion (see the NeRF docs page for the measurements)."""
 NERF_PE_FREQUENCIES = 128
 """ReLU trunk: random Fourier features of the position."""
 NERF_PE_SIGMA = 1.0
@@ -109,6 +116,11 @@ def build_field_mlp(
     return build_model(name, in_features, out_features, hidden_features, hidden_layers, config)
 
 
+def starts_from_siren_init(activation: FieldActivation, init: str) -> bool:
+    """Whether a field MLP of this activation (and STAF init) uses SIREN's omega-scaled weight init."""
+    return activation in ("siren", "finer") or (activation == "staf" and init == "siren")
+
+
 def staf_activation_parameters(module: nn.Module) -> Iterator[nn.Parameter]:
     """Amplitudes, frequencies and phases of every :class:`~staf_nerfstudio.StafMLP` inside ``module``."""
     for sub in module.modules():
@@ -139,6 +151,9 @@ class StafField(Field):
         skip: STAF: add the pre-activation back in every non-first layer of each MLP.
         pe_frequencies: ReLU trunk (or any trunk with ``encoding="fourier"``): random Fourier features.
         pe_sigma: Their standard deviation (input in [-1, 1]).
+        sine_lr_scale: Learning-rate factor of the field's MLPs when they start from SIREN's init (see
+            :data:`NERF_SINE_LR_SCALE`; honoured by :class:`~staf_nerfstudio.nerf.schedulers.StafAdamOptimizerConfig`;
+            STAF's activation parameters keep their own group's rate).
         finer_first_bias_scale: FINER trunk: first-layer biases from ``U(-k, k)`` with this k. The colour head's first
             layer sees features, not coordinates, and keeps PyTorch's default bias range ``1/sqrt(inputs)``.
         hash_levels: Hash grid levels.
@@ -151,6 +166,7 @@ class StafField(Field):
         use_average_appearance_embedding: At inference use the mean code (else zeros).
         average_init_density: Scales the density (nerfacto's trick for a clear start).
         density_only: A proposal field: no colour head.
+        color_activation: Activation of the colour head; None: ``activation`` (``"relu"`` gives a plain ReLU head).
     """
 
     aabb: Tensor
@@ -176,6 +192,7 @@ class StafField(Field):
         pe_frequencies: int = NERF_PE_FREQUENCIES,
         pe_sigma: float = NERF_PE_SIGMA,
         finer_first_bias_scale: float = FinerSettings.first_bias_scale,
+        sine_lr_scale: float = 1.0,
         hash_levels: int = 16,
         hash_features_per_level: int = 2,
         hash_log2_size: int = 19,
@@ -186,6 +203,7 @@ class StafField(Field):
         use_average_appearance_embedding: bool = True,
         average_init_density: float = 1.0,
         density_only: bool = False,
+        color_activation: Optional[FieldActivation] = None,
     ) -> None:
         super().__init__()
         if encoding not in get_args(PositionEncoding):
@@ -223,9 +241,17 @@ class StafField(Field):
             self.direction_encoding = SHEncoding(levels=4, implementation="torch")
             color_in = self.direction_encoding.get_out_dim() + self.geo_feat_dim + self.appearance_embedding_dim
             self.mlp_head = build_field_mlp(
-                activation, color_in, hidden_dim_color, num_layers_color, 3, color_omega, color_omega, **staf_kwargs,
-                finer_first_bias_scale=1.0 / color_in**0.5,
+                color_activation or activation, color_in, hidden_dim_color, num_layers_color, 3, color_omega,
+                color_omega, **staf_kwargs, finer_first_bias_scale=1.0 / color_in**0.5,
             )  # fmt: skip
+
+        if sine_lr_scale != 1.0:
+            activations = {id(p) for p in staf_activation_parameters(self)}
+            mlps = [self.mlp_base] if starts_from_siren_init(activation, init) else []
+            if not density_only and starts_from_siren_init(color_activation or activation, init):
+                mlps.append(self.mlp_head)
+            for p in (p for mlp in mlps for p in mlp.parameters() if id(p) not in activations):
+                setattr(p, LR_SCALE_ATTR, float(sine_lr_scale))
 
     def activation_parameters(self) -> List[nn.Parameter]:
         """STAF amplitudes, frequencies and phases (empty for the SIREN, FINER and ReLU fields)."""

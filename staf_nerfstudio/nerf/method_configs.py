@@ -13,19 +13,18 @@ from typing import Dict
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.data.datamanagers.base_datamanager import VanillaDataManagerConfig
 from nerfstudio.data.dataparsers.nerfstudio_dataparser import NerfstudioDataParserConfig
-from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.pipelines.base_pipeline import VanillaPipelineConfig
 from nerfstudio.plugins.types import MethodSpecification
 
 from staf_nerfstudio.nerf.model import STAF_ACTIVATION_GROUP, StafModelConfig
-from staf_nerfstudio.nerf.schedulers import StafExponentialDecaySchedulerConfig
+from staf_nerfstudio.nerf.schedulers import StafAdamOptimizerConfig, StafExponentialDecaySchedulerConfig
 
 
 def _optimizers(field_lr: float, activation_lr: float, max_steps: int) -> Dict[str, Dict]:
     def entry(lr: float, lr_final: float, steps: int = max_steps) -> Dict:
         return {
-            "optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15),
+            "optimizer": StafAdamOptimizerConfig(lr=lr, eps=1e-15),
             "scheduler": StafExponentialDecaySchedulerConfig(lr_final=lr_final, max_steps=steps),
         }
 

@@ -32,6 +32,7 @@ from staf_nerfstudio.nerf.field import (
     NERF_OMEGA,
     NERF_PE_FREQUENCIES,
     NERF_PE_SIGMA,
+    NERF_SINE_LR_SCALE,
     NERF_STAF_INIT,
     FieldActivation,
     PositionEncoding,
@@ -52,6 +53,9 @@ class StafModelConfig(ModelConfig):
     activation: FieldActivation = "staf"
     """Activation of every field MLP: "staf" (the method), "siren", "finer" (FINER's variable-periodic sine with its
     wide first-layer bias init) or "relu" (with random Fourier features)."""
+    color_activation: Optional[FieldActivation] = None
+    """Activation of the main field's colour head (directions and geometry features -> RGB); None: the same as
+    activation ("relu": a plain ReLU head)."""
     proposal_activation: Optional[FieldActivation] = None
     """Activation of the proposal (density-only) fields; None: the same as activation."""
     encoding: PositionEncoding = "none"
@@ -88,6 +92,11 @@ class StafModelConfig(ModelConfig):
     """ReLU field (or any field with encoding "fourier"): random Fourier features of the position."""
     pe_sigma: float = NERF_PE_SIGMA
     """Standard deviation of those frequencies (positions in [-1, 1])."""
+    sine_lr_scale: float = NERF_SINE_LR_SCALE
+    """Learning-rate factor (times the fields' and proposal fields' optimizer lr) of every field MLP that starts
+    from SIREN's init: the siren and finer fields, STAF with staf-init siren. SIREN's init makes the hidden weights
+    so small that Adam at the method's lr erases them in a few steps; 1 gives the earlier behaviour. STAF's own
+    activation parameters keep the staf-activations group's lr."""
     finer_first_bias_scale: float = FinerSettings.first_bias_scale
     """FINER field: the trunk's first-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob)."""
     hash_levels: int = 16
@@ -177,6 +186,7 @@ class StafModel(Model):
             pe_frequencies=cfg.pe_frequencies,
             pe_sigma=cfg.pe_sigma,
             finer_first_bias_scale=cfg.finer_first_bias_scale,
+            sine_lr_scale=cfg.sine_lr_scale,
             hash_features_per_level=cfg.hash_features_per_level,
             hash_base_res=cfg.hash_base_res,
             spatial_distortion=contraction,
@@ -194,6 +204,7 @@ class StafModel(Model):
             hash_log2_size=cfg.hash_log2_size,
             hash_max_res=cfg.hash_max_res,
             appearance_embedding_dim=cfg.appearance_embed_dim,
+            color_activation=cfg.color_activation,
             **common,
         )
         self.proposal_networks = nn.ModuleList(
