@@ -86,6 +86,42 @@ def test_cpp_matches_reference_float32(sharing, shape, tau):
     _compare(staf_cpp, shape, sharing, tau, dtype=torch.float32, tol=5e-5)
 
 
+def _sin_through_cpp(z):
+    """sin(z) and cos(z) from the float32 kernel: one term with a = w = 1, p = 0 (the argument is z exactly)."""
+    one, zero = torch.ones(1), torch.zeros(1)
+    z = z.clone().requires_grad_(True)
+    out = staf_cpp(z, one, one, zero)
+    (grad,) = torch.autograd.grad(out, z, torch.ones_like(out))
+    return out.detach(), grad
+
+
+@needs_cpp
+def test_cpp_float32_sin_and_cos_in_every_quadrant():
+    # float32 arguments below 65536 take the polynomial sin/cos with one range reduction: every quadrant, both signs,
+    # points next to multiples of pi/2, against float64 sin/cos of the same float32 values.
+    k = torch.arange(-600, 601, dtype=torch.float64)
+    near = (k[:, None] * torch.pi / 2 + torch.tensor([-1e-3, -1e-6, 0.0, 1e-6, 1e-3])).flatten()
+    z = torch.cat([torch.linspace(-1000, 1000, 200_001, dtype=torch.float64), near]).float()
+    out, grad = _sin_through_cpp(z)
+    assert (out.double() - torch.sin(z.double())).abs().max() < 4e-7
+    assert (grad.double() - torch.cos(z.double())).abs().max() < 4e-7
+
+
+@needs_cpp
+def test_cpp_float32_large_and_non_finite_arguments():
+    # Beyond the polynomial's range (|w z + p| >= 65536) a chunk takes libm's sin/cos: still exact to a few ulp at
+    # 1e9, where a float32 Cody-Waite reduction would be off by whole radians.
+    z = torch.tensor([1e5, -3.3e6, 7.7e7, 1e9, -2.5e9, 0.5], dtype=torch.float32)
+    out, grad = _sin_through_cpp(z)
+    assert (out.double() - torch.sin(z.double())).abs().max() < 1e-6
+    assert (grad.double() - torch.cos(z.double())).abs().max() < 1e-6
+    bad = torch.tensor([0.5, float("nan"), float("inf"), -float("inf"), 2.0])
+    out, grad = _sin_through_cpp(bad)
+    ref = staf_reference(bad, torch.ones(1), torch.ones(1), torch.zeros(1))
+    assert torch.equal(out.isnan(), ref.isnan()) and torch.equal(grad.isnan(), ref.isnan())
+    assert torch.allclose(out[[0, 4]], ref[[0, 4]], atol=1e-7)
+
+
 @needs_cpp
 def test_cpp_gradcheck_and_double_backward():
     gen = torch.Generator().manual_seed(3)

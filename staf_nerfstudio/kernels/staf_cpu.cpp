@@ -7,9 +7,14 @@
 // (tau, F) row-major (shared parameters are broadcast over F by the caller), so the innermost loop runs over F with
 // unit stride and the compiler vectorizes it (glibc's libmvec supplies vector sin/cos; see _FLAGS in cpu_staf.py).
 // Nothing of size tau * rows * F is ever written: each term is recomputed in the backward.
+//
+// float32 has a faster path: sin and cos from one range reduction and two short polynomials (below), inlined and
+// vectorized with the rest of the loop, used for a chunk when every argument |w z + p| of it is below kPolyLimit
+// (bounded from max |z|, max |w| and max |p| in one pass over z); otherwise, and for float64, libmvec's sin/cos.
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 namespace {
 
@@ -18,9 +23,83 @@ inline float vcos(float x) { return cosf(x); }
 inline double vsin(double x) { return sin(x); }
 inline double vcos(double x) { return cos(x); }
 
+// Below this the reduction is accurate to about 1e-7 absolute: j = rint(x 2/pi) has at most 17 bits, so j times the
+// 8-bit leading part of pi/2 is exact, and each fused multiply-add of the three-part Cody-Waite reduction rounds once.
+constexpr float kPolyLimit = 65536.0f;
+
+// sin(x) and cos(x) for float32 |x| < kPolyLimit: x = j pi/2 + r with |r| <= pi/4, then Cephes' minimax
+// polynomials for sin and cos on [-pi/4, pi/4] (relative error about 1e-7), and the quadrant j mod 4 picks and signs.
+inline void sincos_poly(float x, float& s, float& c) {
+  const float j = rintf(x * 0.636619772367581343f);
+  float r = fmaf(-j, 1.5703125f, x);
+  r = fmaf(-j, 4.837512969970703125e-4f, r);
+  r = fmaf(-j, 7.54978995489188216e-8f, r);
+  const float z = r * r;
+  float ps = fmaf(z, -1.9515295891e-4f, 8.3321608736e-3f);
+  ps = fmaf(z, ps, -1.6666654611e-1f);
+  const float sr = fmaf(r * z, ps, r);
+  float pc = fmaf(z, 2.443315711809948e-5f, -1.388731625493765e-3f);
+  pc = fmaf(z, pc, 4.166664568298827e-2f);
+  const float cr = fmaf(z * z, pc, fmaf(-0.5f, z, 1.0f));
+  const int q = static_cast<int>(j);
+  const float s0 = (q & 1) ? cr : sr;
+  const float c0 = (q & 1) ? sr : cr;
+  s = (q & 2) ? -s0 : s0;
+  c = ((q + 1) & 2) ? -c0 : c0;
+}
+
+// The largest |x| of n floats, as the integer order of their magnitude bits (vectorizes; NaN and inf come out
+// above every finite value, so they fail the bound below and their chunk takes the libm path).
+inline uint32_t max_magnitude_bits(const float* __restrict x, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    uint32_t b;
+    memcpy(&b, x + k, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  return m;
+}
+
+inline float from_bits(uint32_t b) {
+  float x;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+// Whether every argument w z + p of rows x F values of z is below kPolyLimit in magnitude (float32 only).
+inline bool poly_safe(const float* z, const float* w, const float* p, int64_t rows, int64_t F, int64_t tau) {
+  const float zmax = from_bits(max_magnitude_bits(z, rows * F));
+  const float wmax = from_bits(max_magnitude_bits(w, tau * F));
+  const float pmax = from_bits(max_magnitude_bits(p, tau * F));
+  return wmax * zmax + pmax < kPolyLimit;  // false when any of them is NaN or inf
+}
+inline bool poly_safe(const double*, const double*, const double*, int64_t, int64_t, int64_t) { return false; }
+
+template <typename T>
+void forward_poly(const T* __restrict z, const T* __restrict a, const T* __restrict w, const T* __restrict p,
+                  T* __restrict out, int64_t rows, int64_t F, int64_t tau) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* __restrict zr = z + r * F;
+    T* __restrict o = out + r * F;
+    for (int64_t f = 0; f < F; ++f) o[f] = T(0);
+    for (int64_t i = 0; i < tau; ++i) {
+      const T* __restrict ai = a + i * F;
+      const T* __restrict wi = w + i * F;
+      const T* __restrict pi = p + i * F;
+      for (int64_t f = 0; f < F; ++f) {
+        float s, c;
+        sincos_poly(wi[f] * zr[f] + pi[f], s, c);
+        o[f] += ai[f] * s;
+      }
+    }
+  }
+}
+
 template <typename T>
 void forward(const T* __restrict z, const T* __restrict a, const T* __restrict w, const T* __restrict p,
              T* __restrict out, int64_t rows, int64_t F, int64_t tau) {
+  if (poly_safe(z, w, p, rows, F, tau)) return forward_poly(z, a, w, p, out, rows, F, tau);
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict zr = z + r * F;
     T* __restrict o = out + r * F;
@@ -48,6 +127,7 @@ int backward(const T* __restrict g, const T* __restrict z, const T* __restrict a
   T* __restrict s_sin = scratch;
   T* __restrict s_cos = scratch + n;
   T* __restrict s_zcos = scratch + 2 * n;
+  const bool poly = poly_safe(z, w, p, rows, F, tau);
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
     const int64_t r1 = r0 + kBlock < rows ? r0 + kBlock : rows;
     for (int64_t k = 0; k < 3 * n; ++k) scratch[k] = T(0);
@@ -63,6 +143,18 @@ int backward(const T* __restrict g, const T* __restrict z, const T* __restrict a
         T* __restrict si = s_sin + i * F;
         T* __restrict ci = s_cos + i * F;
         T* __restrict zci = s_zcos + i * F;
+        if (poly) {  // one reduction for both sin and cos
+          for (int64_t f = 0; f < F; ++f) {
+            float sv, cv;
+            sincos_poly(wi[f] * zr[f] + pi[f], sv, cv);
+            const T gc = gr[f] * cv;
+            gzr[f] += awi[f] * gc;
+            ci[f] += gc;
+            zci[f] += gc * zr[f];
+            si[f] += gr[f] * sv;
+          }
+          continue;
+        }
         // Two loops, not one: in one loop the compiler merges sin and cos into a scalar sincos call.
         for (int64_t f = 0; f < F; ++f) {
           const T gc = gr[f] * vcos(wi[f] * zr[f] + pi[f]);
