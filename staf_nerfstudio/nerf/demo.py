@@ -12,7 +12,7 @@ import copy
 import math
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -214,6 +214,7 @@ def run_nerf_demo(
     iterations: Optional[int] = None,
     res: Optional[int] = None,
     orbit_frames: int = 24,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> Dict[str, Any]:
     """Generates a scene, trains ``staf`` on the CPU, writes a test view next to its ground truth and an orbit.
 
@@ -226,6 +227,7 @@ def run_nerf_demo(
         iterations: Override the number of training steps (tests use a handful).
         res: Override the scene resolution.
         orbit_frames: Frames of the orbit.
+        progress: Called with a one-line description as each stage starts (scene, training, rendering).
 
     Returns:
         ``psnr`` (test view, dB), ``wall_time_s`` (training), ``iterations``, ``image`` (the PNG), ``image_x4``,
@@ -236,12 +238,16 @@ def run_nerf_demo(
     default_res, views, default_iterations = (32, (24, 2, 2), 150) if quick else (48, (40, 3, 3), 400)
     res = res or default_res
     iterations = iterations or default_iterations
+    report = progress or (lambda line: None)
     scene = out_dir / "scene"
+    report(f"generating a {res}x{res} scene ({views[0]} training views) -> {scene}/")
     make_scene(scene, res=res, views=views)
     config = cpu_trainer_config("staf", scene, out_dir / "runs", iterations, rays_per_batch=512)
+    report(f"training staf for {iterations} iterations of 512 rays on the CPU")
     start = time.perf_counter()
     config_path = train(config)
     wall_time = time.perf_counter() - start
+    report(f"rendering a test view and a {orbit_frames}-frame orbit")
     pipeline = load_pipeline(config_path)
     view = render_test_view(config_path, pipeline=pipeline)
     image_path = out_dir / "nerf_test_view.png"
