@@ -49,11 +49,11 @@ ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]
 SMOOTH_STAF = {"first_extra_amplitude": 0.0}
 """STAF for audio and denoising: no harmonics in the first activation at the start, since they add input frequencies
 k * omega (above the clip's Nyquist rate at omega 3000; the noise's frequencies in denoising). Images keep them (they
-fit detail faster). Measured in the README."""
+fit detail faster). Measured in docs/results-tasks.md."""
 EXACT_SIREN_STAF = {"extra_amplitude": 0.0, "first_extra_amplitude": 0.0}
 """STAF for tasks judged between the training samples (super-resolution, the shape's held grid): every harmonic starts
 at 0, so the network is exactly a SIREN at step 0 and the activations learn from there; harmonics started at 0.1 fit
-the training samples as well and put more high frequency between them. Measured in the README."""
+the training samples as well and put more high frequency between them. Measured in docs/results-tasks.md."""
 
 
 @dataclass

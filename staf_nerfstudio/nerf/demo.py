@@ -1,7 +1,7 @@
 """Small CPU runs of the STAF methods on a generated Blender-format scene (the demo, the tests and the benchmark).
 
 :func:`cpu_trainer_config` turns a registered method (``staf``, ``staf-hash``) into the config ``ns-train`` would
-build from the command line flags the README lists for a CPU, sized for seconds to minutes of training.
+build from the command line flags docs/nerf.md lists for a CPU, sized for seconds to minutes of training.
 :func:`run_nerf_demo` generates a scene, trains ``staf`` on it and writes a rendered test view beside its ground
 truth (also enlarged and labelled) and an orbit around the scene as a GIF.
 """
