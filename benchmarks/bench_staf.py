@@ -12,6 +12,7 @@ max RSS, each configuration in a fresh process, and its growth over the RSS befo
     python benchmarks/bench_staf.py --psnr               # fit with the default path and the reference, same seed
     python benchmarks/bench_staf.py --psnr --psnr-dtype float32 --psnr-lr 1e-3   # the same at the authors' lr
     python benchmarks/bench_staf.py --nerf               # samples/s of the staf NeRF field per path
+    python benchmarks/bench_staf.py --ratios             # default STAF / SIREN: step and memory at 128^2, 512^2, 4096
     python benchmarks/bench_staf.py --out results.json   # also write the numbers
 
 This is a measurement script, not a test: it prints a table and asserts nothing about speed.
@@ -59,6 +60,16 @@ class BenchConfig:
     """Timed steps per configuration (median reported); default 5 on CPU, 30 on CUDA."""
     warmup: int = 2
     """Untimed steps first (kernel builds, Triton JIT, allocator warm-up)."""
+    batch: Optional[int] = None
+    """Points per step: a fresh random minibatch of this many pixels each step (the image preset trains on 4096);
+    default: every pixel (full batch)."""
+    ratios: bool = False
+    """Instead of the per-path table: the default STAF (registry defaults) against SIREN of the same shape on three
+    workloads, full batch 128^2 and 512^2 and a 4096-pixel minibatch of the 512^2 image; each pair timed
+    ``ratio_repeats`` times in alternating order (fresh processes on CPU), the median of the per-pair ratios of step
+    time and of peak memory (CPU: RSS growth over the process before the first step; CUDA: allocator peak)."""
+    ratio_repeats: int = 3
+    """Pairs per workload in ``--ratios``."""
     configs: str = "all"
     """Comma-separated rows: siren, default (the registry's default STAF, ``build_model("staf", ...)``, on the path
     ``auto`` picks), reference, autograd, cpp, triton (the authors' setting on that path), compile (torch.compile of
@@ -193,9 +204,15 @@ def time_config(name: str, cfg: BenchConfig, tf32: bool) -> Dict:
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     rss_before = _rss_mib()
 
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+
     def step() -> float:
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.mse_loss(model(coords), values)
+        if cfg.batch:
+            idx = torch.randint(0, coords.shape[0], (cfg.batch,), device=device, generator=gen)
+            loss = torch.nn.functional.mse_loss(model(coords[idx]), values[idx])
+        else:
+            loss = torch.nn.functional.mse_loss(model(coords), values)
         loss.backward()
         optimizer.step()
         return loss
@@ -412,6 +429,53 @@ def nerf_throughput(cfg: BenchConfig) -> List[Dict]:
     return results
 
 
+RATIO_WORKLOADS = (
+    ("full batch 128x128", 128, None),
+    ("full batch 512x512", 512, None),
+    ("4096-pixel minibatch", 512, 4096),
+)
+
+
+def ratios(cfg: BenchConfig) -> List[Dict]:
+    """The default STAF against SIREN: step time and peak memory ratios per workload (see ``BenchConfig.ratios``)."""
+    print(f"device: {device_name(cfg.device)}; load average {os.getloadavg()[0]:.2f}")
+    rows = []
+    for label, size, batch in RATIO_WORKLOADS:
+        sub = dataclasses.replace(cfg, size=size, batch=batch)
+        pairs = []
+        for repeat in range(cfg.ratio_repeats):
+            order = ("siren", "default") if repeat % 2 == 0 else ("default", "siren")
+            got = {}
+            for name in order:
+                got[name] = _run_isolated(name, sub, False) if cfg.isolate else time_config(name, sub, False)
+            pairs.append(got)
+        mem_key = "rss_growth_mib" if cfg.device == "cpu" else "peak_mib"
+        step_x = statistics.median(p["default"]["ms"] / p["siren"]["ms"] for p in pairs)
+        mem_x = statistics.median(p["default"][mem_key] / max(p["siren"][mem_key], 1e-9) for p in pairs)
+        row = {
+            "workload": label,
+            "siren_ms": statistics.median(p["siren"]["ms"] for p in pairs),
+            "staf_ms": statistics.median(p["default"]["ms"] for p in pairs),
+            "step_x_siren": step_x,
+            "siren_mem_mib": statistics.median(p["siren"][mem_key] for p in pairs),
+            "staf_mem_mib": statistics.median(p["default"][mem_key] for p in pairs),
+            "mem_x_siren": mem_x,
+        }
+        rows.append(row)
+        print(f"  {label}: step {step_x:.2f}x, memory {mem_x:.2f}x", file=sys.stderr, flush=True)
+    mem = "RSS growth MiB" if cfg.device == "cpu" else "peak alloc MiB"
+    print(f"default STAF (build_model('staf', 2, 3, 256, 3)) vs SIREN, {cfg.steps} timed steps after {cfg.warmup}, "
+          f"median of {cfg.ratio_repeats} alternating pairs; load average after {os.getloadavg()[0]:.2f}")  # fmt: skip
+    print(f"| workload | SIREN ms | STAF ms | step x SIREN | SIREN {mem} | STAF {mem} | memory x SIREN |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['workload']} | {r['siren_ms']:.1f} | {r['staf_ms']:.1f} | {r['step_x_siren']:.2f}x | "
+            f"{r['siren_mem_mib']:.0f} | {r['staf_mem_mib']:.0f} | {r['mem_x_siren']:.2f}x |"
+        )
+    return rows
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--worker-json"]:  # one isolated configuration (see _run_isolated)
@@ -425,6 +489,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         ok = summary["agree"]
     elif cfg.nerf:
         summary = {"device": device_name(cfg.device), "nerf": nerf_throughput(cfg)}
+        ok = True
+    elif cfg.ratios:
+        summary = {"device": device_name(cfg.device), "ratios": ratios(cfg)}
         ok = True
     else:
         summary = {"device": device_name(cfg.device), "config": dataclasses.asdict(cfg), "rows": bench(cfg)}
