@@ -1,13 +1,14 @@
 """The built wheel holds what a non-editable install needs: every module, the presets ``--config NAME`` reads, the C++
 kernel's source (compiled at first use), the license, the console scripts and the nerfstudio entry points.
 
-The wheel is built from a copy of the package's files (nothing is written into the checkout) without build isolation,
-so no network is needed. ``bash benchmarks/wheel_check.sh`` goes further: it installs the wheel into a fresh
-environment and runs it."""
+The wheel is built from a copy of the package's files (nothing is written into the checkout), with this
+environment's setuptools when it has one, so no package index is needed. ``bash benchmarks/wheel_check.sh`` goes
+further: it installs the wheel into a fresh environment and runs it."""
 
 from __future__ import annotations
 
 import configparser
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -36,8 +37,10 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     for package in PACKAGES:
         shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp_path_factory.mktemp("dist")
+    # This environment's setuptools when it has one (no index needed); otherwise pip's isolated build fetches it.
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(src), "-w", str(dist)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *isolation, str(src), "-w", str(dist)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
