@@ -136,6 +136,8 @@ BASELINES: Dict[str, dict] = {
     "siren-ws3": reg("siren", weight_scale=3.0),
     "siren-ws2-o60": reg("siren", weight_scale=2.0, first_omega=60.0),
     "siren-ws2-lr5e-4": reg("siren", lr=5e-4, weight_scale=2.0),
+    # the SIREN twin of the default STAF with weight scaling 1.5 (SIREN's init at omega 60/30, weights x1.5)
+    "siren-ws1.5-o60": reg("siren", weight_scale=1.5, first_omega=60.0),
     "finer-staf": reg("finer"),  # the STAF authors' FINER: lr 1e-3, k 5
     "finer-sl2a": reg("finer", lr=1e-4, first_bias_scale=20.0),
     "finer-lr5e-4-k20": reg("finer", lr=5e-4, first_bias_scale=20.0),
@@ -436,6 +438,30 @@ def run_in_workers(jobs: List[tuple], out: Path, device: str, workers: int, thre
         raise SystemExit(f"{failed} of {len(procs)} workers failed; their finished runs are in {out}")
 
 
+def family_table(results: List[dict], size: int, epochs: int, seed: int) -> str:
+    """Markdown: final clean PSNR per variant (rows, grouped by family, best mean rank first) and image (columns),
+    for one size, budget and seed; the mean rank is over every variant of the table."""
+    rows = [r for r in results if (r["size"], r["epochs"], r["seed"]) == (size, epochs, seed)]
+    images = [i for i in ("astronaut", "camera", "coffee", "chelsea", "rocket") if any(r["image"] == i for r in rows)]
+    images += sorted({r["image"] for r in rows} - set(images))
+    final = {(r["variant"], r["image"]): r["final"] for r in rows}
+    info = {r["variant"]: (r.get("family") or family(r["spec"]), r["params"]) for r in rows}
+    names = [v for v in info if all((v, i) in final for i in images)]
+    rank = {v: 0.0 for v in names}
+    for image in images:
+        key = {v: final[(v, image)] if math.isfinite(final[(v, image)]) else -1e9 for v in names}
+        for k, v in enumerate(sorted(names, key=lambda v: -key[v])):
+            rank[v] += (k + 1) / len(images)
+    order = ["staf", "siren", "finer", "wire", "gauss", "relu-pe"]
+    names.sort(key=lambda v: (order.index(info[v][0]) if info[v][0] in order else 99, rank[v]))
+    lines = [f"| family | variant | params | {' | '.join(images)} | mean rank |", "|---|---|---|" + "---|" * len(images)
+             + "---|"]
+    for v in names:
+        cells = " | ".join(f"{final[(v, i)]:.2f}" for i in images)
+        lines.append(f"| {info[v][0]} | {v} | {info[v][1]:,} | {cells} | {rank[v]:.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/staf_search.jsonl"))
@@ -454,6 +480,8 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print the variants and exit")
     parser.add_argument("--plot", type=Path, help="only plot the --out results of --epochs (seed 0) to this PNG")
     parser.add_argument("--table", action="store_true", help="only print the --out results of --epochs as a table")
+    parser.add_argument("--family-table", action="store_true",
+                        help="only print the --out results of --size, --epochs and --seeds, grouped by family")
     args = parser.parse_args()
     if args.list:
         for name, spec in VARIANTS.items():
@@ -461,6 +489,10 @@ def main() -> None:
         return
     if args.table:
         print(table([json.loads(line) for line in args.out.read_text().splitlines()], args.epochs))
+        return
+    if args.family_table:
+        results = [json.loads(line) for line in args.out.read_text().splitlines()]
+        print(family_table(results, args.size[0], args.epochs, args.seeds[0]))
         return
     if args.plot:
         plot([json.loads(line) for line in args.out.read_text().splitlines()], args.plot, args.epochs)
