@@ -77,29 +77,9 @@ inline bool poly_safe(const float* z, const float* w, const float* p, int64_t ro
 inline bool poly_safe(const double*, const double*, const double*, int64_t, int64_t, int64_t) { return false; }
 
 template <typename T>
-void forward_poly(const T* __restrict z, const T* __restrict a, const T* __restrict w, const T* __restrict p,
-                  T* __restrict out, int64_t rows, int64_t F, int64_t tau) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* __restrict zr = z + r * F;
-    T* __restrict o = out + r * F;
-    for (int64_t f = 0; f < F; ++f) o[f] = T(0);
-    for (int64_t i = 0; i < tau; ++i) {
-      const T* __restrict ai = a + i * F;
-      const T* __restrict wi = w + i * F;
-      const T* __restrict pi = p + i * F;
-      for (int64_t f = 0; f < F; ++f) {
-        float s, c;
-        sincos_poly(wi[f] * zr[f] + pi[f], s, c);
-        o[f] += ai[f] * s;
-      }
-    }
-  }
-}
-
-template <typename T>
 void forward(const T* __restrict z, const T* __restrict a, const T* __restrict w, const T* __restrict p,
              T* __restrict out, int64_t rows, int64_t F, int64_t tau) {
-  if (poly_safe(z, w, p, rows, F, tau)) return forward_poly(z, a, w, p, out, rows, F, tau);
+  const bool poly = poly_safe(z, w, p, rows, F, tau);
   for (int64_t r = 0; r < rows; ++r) {
     const T* __restrict zr = z + r * F;
     T* __restrict o = out + r * F;
@@ -108,7 +88,15 @@ void forward(const T* __restrict z, const T* __restrict a, const T* __restrict w
       const T* __restrict ai = a + i * F;
       const T* __restrict wi = w + i * F;
       const T* __restrict pi = p + i * F;
-      for (int64_t f = 0; f < F; ++f) o[f] += ai[f] * vsin(wi[f] * zr[f] + pi[f]);
+      if (poly) {
+        for (int64_t f = 0; f < F; ++f) {
+          float sv, cv;
+          sincos_poly(wi[f] * zr[f] + pi[f], sv, cv);
+          o[f] += ai[f] * sv;
+        }
+      } else {
+        for (int64_t f = 0; f < F; ++f) o[f] += ai[f] * vsin(wi[f] * zr[f] + pi[f]);
+      }
     }
   }
 }
