@@ -158,6 +158,11 @@ def plan(s: Settings, nerf_runs: Optional[List[str]] = None) -> List[Step]:
     scene = s.work / "nerf" / "scene"
     bench_small = ["--size", "16", "--steps", "1", "--warmup", "1"] if dry else []
     nerf_small = ["--nerf-samples", "512", "--steps", "1", "--warmup", "1"] if dry else []
+
+    def bench_step(name: str, args: List[str], out: str, timeout: float) -> Step:
+        cmd = [py, str(BENCH / "bench_staf.py"), "--device", s.device, *args, "--out", str(s.work / out)]
+        return Step(name, cmd, timeout, env=no_interp, kind="json")
+
     steps = [
         Step("env", [py, __file__, "--env-report"], 60, kind="json"),
         Step("dispatch", [py, __file__, "--dispatch-check", s.device], 90, env=no_interp, kind="json"),
@@ -185,23 +190,7 @@ def plan(s: Settings, nerf_runs: Optional[List[str]] = None) -> List[Step]:
             env=no_interp,
             kind="pytest",
         ),  # fmt: skip
-        Step(
-            "bench-staf",
-            [
-                py,
-                str(BENCH / "bench_staf.py"),
-                "--device",
-                s.device,
-                "--tf32",
-                "both",
-                *bench_small,
-                "--out",
-                str(s.work / "bench_staf.json"),
-            ],
-            t(150, 240),
-            env=no_interp,
-            kind="json",
-        ),  # fmt: skip
+        bench_step("bench-staf", ["--tf32", "both", *bench_small], "bench_staf.json", t(150, 240)),
         # CPU work, started with the first step and waited for here, before the NeRF runs need it
         Step(
             "scene",
@@ -212,22 +201,7 @@ def plan(s: Settings, nerf_runs: Optional[List[str]] = None) -> List[Step]:
     ]
     steps += [nerf_step(s, label) for label in nerf_runs or NERF_RUNS]
     steps += [
-        Step(
-            "bench-nerf-field",
-            [
-                py,
-                str(BENCH / "bench_staf.py"),
-                "--nerf",
-                "--device",
-                s.device,
-                *nerf_small,
-                "--out",
-                str(s.work / "bench_nerf_field.json"),
-            ],
-            t(120, 180),
-            env=no_interp,
-            kind="json",
-        ),  # fmt: skip
+        bench_step("bench-nerf-field", ["--nerf", *nerf_small], "bench_nerf_field.json", t(120, 180)),
         Step("tcnn", [py, __file__, "--tcnn-check"], 60, env=no_interp, kind="json"),
     ]
     return steps
