@@ -7,6 +7,8 @@
 # Runs, for SEEDS (default 1) and the five images at 256x256, 501 epochs (8016 steps, the image preset's budget):
 #   staf-ws1.5: the default STAF with weight scaling 1.5  (--models.staf.weight-scale 1.5)
 #   siren-ws2:  SIREN with weight scaling 2 (--config image_siren_ws), the strongest baseline of the screen
+#   siren-ws1.5-o60: the SIREN twin of staf-ws1.5 (SIREN's init at omega 60/30, weights x1.5): the same init without
+#               the learned harmonics
 #   staf:       the default STAF, and finer: FINER at its own protocol (--config image_finer)
 set -u
 OUT=${1:-outputs/baselines_confirm}
@@ -28,6 +30,7 @@ for seed in $SEEDS; do
   for image in astronaut camera coffee chelsea rocket; do
     run staf-ws1.5 "$seed" "$image" --model staf --models.staf.weight-scale 1.5
     run siren-ws2 "$seed" "$image" --config image_siren_ws
+    run siren-ws1.5-o60 "$seed" "$image" --model siren --models.siren.first-omega 60 --models.siren.weight-scale 1.5
   done
 done
 for seed in $SEEDS; do
