@@ -85,7 +85,8 @@ class FinerSettings:
     hidden_omega: float = 30.0
     """Frequency factor of the other layers (also scales the read-out's init)."""
     first_bias_scale: float = 5.0
-    """First-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob)."""
+    """First-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob; 5 is the STAF authors'
+    setting, 20 with lr 1e-4 FINER's protocol in SL2A-INR: the image_finer preset)."""
     scale_requires_grad: bool = False
     """Backpropagate through the (|z| + 1) factor; the FINER reference code detaches it (False)."""
     weight_scale: float = 1.0
@@ -99,7 +100,8 @@ class WireSettings:
     """WIRE settings: complex Gabor wavelet ``exp(j omega z - |sigma z|^2)`` in every layer."""
 
     omega: float = 30.0
-    """Frequency of the Gabor wavelet (the STAF authors' setting; WIRE's own image default is 20)."""
+    """Frequency of the Gabor wavelet (the STAF authors' setting; WIRE's reference code uses 20 with sigma 30 for
+    image representation: the image_wire preset)."""
     sigma: float = 10.0
     """Scale of the Gabor wavelet's Gaussian window."""
 

@@ -43,6 +43,7 @@ _NETWORKS = (
     "SineLayer",
     "build_model",
     "count_parameters",
+    "scale_weights_",
     "siren_uniform_",
 )
 """Names of :mod:`staf_nerfstudio.networks` that import torch: looked up there on first use."""
