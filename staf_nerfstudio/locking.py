@@ -99,8 +99,11 @@ class FolderLock:
         """Writes who holds the lock into the lock file (called by filelock once the lock is held)."""
         command = " ".join(shlex.quote(Path(a).name if i == 0 else a) for i, a in enumerate(sys.argv))[:300]
         text = f"pid {os.getpid()}\nhost {socket.gethostname()}\ncommand {command}\n"
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, text.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, text.encode(), 0)
+        except OSError:  # a full disk: the lock holds without the note (a second writer reads "another process")
+            pass
 
     def __enter__(self) -> "FolderLock":
         import filelock

@@ -14,7 +14,7 @@ import numpy as np
 
 from staf_nerfstudio.io import write_json, write_text
 from staf_nerfstudio.plotting import pyplot, save_figure
-from staf_tasks.errors import StafUserError
+from staf_tasks.errors import StafUserError, interrupt_hint
 from staf_tasks.models import MODEL_NAMES
 from staf_tasks.sweep import (
     RayOptions,
@@ -27,7 +27,7 @@ from staf_tasks.sweep import (
     sweep_configs,
 )
 from staf_tasks.task_configs import FitConfig
-from staf_tasks.validate import check_fit_config, check_output_folder, check_resume
+from staf_tasks.validate import check_fit_config, check_output_folder, check_resume, check_run_options
 
 if TYPE_CHECKING:
     from staf_tasks.tasks import Task
@@ -48,30 +48,49 @@ def _mean_spread(values: List[float]) -> tuple:
     return statistics.fmean(finite), (statistics.stdev(finite) if len(finite) > 1 else 0.0)
 
 
-def plan_runs(base: FitConfig, bench_dir: Path, configs: Sequence[FitConfig], resume: bool) -> List[str]:
+def plan_runs(base: FitConfig, bench_dir: Path, configs: Sequence[FitConfig], resume: bool,
+              task_name: Optional[str] = None, locked: bool = False) -> List[str]:
     """Which runs of a sweep (one config per signal, model and seed) still have to be done, checked before anything
     is written.
 
     Returns one of ``"done" | "resume" | "run"`` per config: ``done`` runs (finished with the sweep's settings) are
     reused, ``resume`` runs continue from their checkpoint, ``run`` runs start afresh. An existing ``bench_dir`` is
     refused unless ``resume`` or ``base.overwrite``; with ``resume``, a run folder trained with other settings is
-    refused (see :func:`staf_tasks.validate.check_resume`).
+    refused (see :func:`staf_tasks.validate.check_resume`); so is a sweep or run folder another process is writing,
+    and (with ``task_name``) a fit whose tensors would not fit in memory.
     """
-    from staf_tasks.runner import CONFIG_NAME, METRICS_NAME, checkpoint_epoch, load_run_config
+    from staf_nerfstudio.locking import LOCK_NAME
+    from staf_tasks.runner import (
+        CONFIG_NAME,
+        METRICS_NAME,
+        busy_check,
+        check_fit_memory,
+        checkpoint_epoch,
+        load_run_config,
+    )
+    from staf_tasks.tasks import get_task
     from staf_tasks.training import CHECKPOINT_NAME
 
     check_fit_config(base)
+    check_run_options(base)
     check_output_folder(bench_dir)
     if resume and base.overwrite:
         raise StafUserError("staf-bench: pass --resume (keep finished runs) or --overwrite (replace them), not both")
     if resume and not bench_dir.is_dir():
         raise StafUserError(f"staf-bench --resume: {bench_dir} does not exist; start the sweep without --resume")
-    if not resume and not base.overwrite and bench_dir.is_dir() and any(bench_dir.iterdir()):
+    if not locked:  # (``locked``: this process holds the sweep folder's lock)
+        busy_check(bench_dir, "sweep folder")
+    held = bench_dir.is_dir() and any(p.name != LOCK_NAME for p in bench_dir.iterdir())
+    if not resume and not base.overwrite and held:
         raise StafUserError(f"{bench_dir} already holds a sweep's results; pass --resume to finish it (finished runs "
                             "are kept), --overwrite to replace it, or --name for a new folder")
+    task = get_task(task_name) if task_name else None
     plan = []
     for cfg in configs:
         run_dir = Path(cfg.output_dir) / cfg.name
+        busy_check(run_dir, "run folder")
+        if task is not None:
+            check_fit_memory(task, cfg)
         state = "run"
         if resume and (run_dir / CHECKPOINT_NAME).exists() and (run_dir / CONFIG_NAME).exists():
             _, saved = load_run_config(run_dir)
@@ -152,11 +171,31 @@ def run_bench(
         raise StafUserError(f"--seeds must be >= 1, got {seeds}")
     signals = list(signals) if signals else [base.data]
     bench_dir = Path(base.output_dir) / (base.name or f"bench-{task.name}")
-    primary = task.primary_metric
     if ray is not None:
         base = dataclasses.replace(base, progress=False)  # the sweep logs one line per finished fit instead
     configs = sweep_configs(base, signals, models, seeds, bench_dir)
-    plan = plan_runs(base, bench_dir, configs, resume)
+    plan = plan_runs(base, bench_dir, configs, resume, task.name)
+    from staf_tasks.runner import writer_lock
+
+    created = not bench_dir.exists()
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with writer_lock(bench_dir, "sweep folder"):
+            # What was checked before the lock may have changed meanwhile (another sweep finished): plan again.
+            plan = plan_runs(base, bench_dir, configs, resume, locked=True)
+            with interrupt_hint(lambda: f"the finished runs stay in {bench_dir}; continue the sweep with the same "
+                                        "command and --resume"):
+                return _run_sweep(task, base, models, seeds, signals, ray, runner, log, bench_dir, configs, plan)
+    except BaseException:
+        if created and not any(bench_dir.iterdir()):
+            bench_dir.rmdir()  # refused or stopped before any run was written: leave no empty folder behind
+        raise
+
+
+def _run_sweep(task: Task, base: FitConfig, models: List[str], seeds: int, signals: List[Optional[str]],
+               ray: Optional[RayOptions], runner: Runner, log: Callable[[str], None], bench_dir: Path,
+               configs: List[FitConfig], plan: List[str]) -> Dict:
+    primary = task.primary_metric
     per_signal = len(models) * seeds
     previews = [i < per_signal and cfg.seed == base.seed for i, cfg in enumerate(configs)]
     results: List[Optional[Dict]] = [

@@ -1,105 +1,70 @@
 """Console commands: ``staf-fit``, ``staf-render``, ``staf-bench`` and ``staf-activations``.
 
-User errors (a missing file, a bad option) print one line and exit with status 2, without a traceback. Flags are
-parsed (and help printed) before torch is imported: the configs come from the torch-free
-:mod:`staf_tasks.task_configs`, and the modules that train are imported only to run.
+Each command is a tyro dataclass and a ``main(args) -> exit code``; how errors end a command (one line, exit 2) is
+:mod:`staf_tasks.errors`' job. Flags are parsed (and help printed) before torch is imported: the configs come from the
+torch-free :mod:`staf_tasks.task_configs`, and the modules that train are imported only to run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import io
+import dataclasses
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Callable, List, Optional, Sequence, Tuple
+from typing import Annotated, Any, List, Optional, Tuple
 
 import tyro
 
-from staf_tasks.errors import StafUserError, StafWarning
-
-#: errno values that mean the file system refused a write the user asked for (not a bug): one line, exit 2.
-_USER_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOTDIR, errno.EISDIR, errno.EEXIST,
-                errno.EDQUOT, errno.ENAMETOOLONG}
+from staf_tasks.errors import StafUserError, command_entry
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings in one line: ``warning: MESSAGE`` (ours, :class:`StafWarning`) or ``warning (Category): MESSAGE``."""
-    label = "warning" if issubclass(category, StafWarning) else f"warning ({category.__name__})"
-    print(f"{label}: {' '.join(str(message).split())}", file=sys.stderr)
-
-
-if TYPE_CHECKING:
-    from staf_tasks.sweep import RayOptions
-
-
-def _guard(main: Callable[[List[str]], int]) -> Callable[[Optional[Sequence[str]]], None]:
-    def entry(argv: Optional[Sequence[str]] = None) -> None:
-        args = list(sys.argv[1:] if argv is None else argv)
-        try:
-            with warnings.catch_warnings():
-                warnings.showwarning = _show_warning
-                code = main(args)
-        except StafUserError as err:
-            print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-            raise SystemExit(2) from None
-        except OSError as err:
-            if err.errno not in _USER_ERRNOS:
-                raise
-            print(f"error: {err.filename or 'a file'}: {err.strerror}; check the path and its permissions, or choose "
-                  "another path", file=sys.stderr)
-            raise SystemExit(2) from None
-        except KeyboardInterrupt:
-            print("interrupted; the run folder keeps its last checkpoint (continue with --resume)", file=sys.stderr)
-            raise SystemExit(130) from None
-        raise SystemExit(code)
-
-    return entry
-
-
-def _option_value(args: List[str], name: str, remove: bool = False) -> Optional[str]:
-    """VALUE of ``--name VALUE`` / ``--name=VALUE`` in ``args``; with ``remove`` the option is taken out of ``args``
-    (otherwise it stays for tyro to parse again)."""
-    for i, arg in enumerate(args):
-        if arg == name:
-            if i + 1 >= len(args):
-                raise StafUserError(f"{name} needs a value")
-            value = args[i + 1]
-            if remove:
-                del args[i : i + 2]
-            return value
-        if arg.startswith(name + "="):
-            if remove:
-                del args[i]
-            return arg.split("=", 1)[1]
-    return None
-
-
-def _cli(cls, args: List[str], prog: str, **kwargs):
-    """``tyro.cli`` whose parse errors (an unknown flag or choice, a value of the wrong type) become one line."""
-    captured = io.StringIO()
+def _flag_of(event: Any) -> str:
+    argument = getattr(event, "argument", None)
     try:
-        with contextlib.redirect_stderr(captured):
-            return tyro.cli(cls, args=args, prog=prog, **kwargs)
-    except SystemExit as exit_:
-        if exit_.code in (0, None):
-            raise
-        lines = [line.strip(" │╭╮╰╯") for line in captured.getvalue().splitlines()]
-        message = []
-        for line in lines[1:]:
-            if not line or set(line) <= set("─"):
-                break
-            message.append(line)
-        text = " ".join(" ".join(message).split()) or "cannot parse the options"
-        raise StafUserError(f"{text.rstrip('.')}; see `{prog} --help`") from None
+        return str(argument.lowered.name_or_flags[0])
+    except (AttributeError, IndexError, TypeError):
+        return "an option"
 
 
-def _task_usage(command: str, extra: str = "") -> str:
+def _parse_error_line(event: Any, prog: str) -> str:
+    """One line for a flag tyro cannot parse, built from tyro's parse-error event (not from its printed box)."""
+    kind = type(event).__name__
+    if kind == "UnrecognizedArgs":
+        problem = f"unknown option {' '.join(getattr(event, 'tokens', []) or ['?'])}"
+    elif kind == "InvalidChoice":
+        problem = f"{_flag_of(event)} {event.value!r} is not one of {', '.join(event.choices)}"
+    elif kind == "InstantiationFailure":
+        detail = str(getattr(event, "message", "")).splitlines()[0].replace("[bold]", "").replace("[/bold]", "")
+        problem = f"{_flag_of(event)}: {detail.rstrip('.')}"
+    elif kind == "BadValue":
+        problem = f"{_flag_of(event)} needs {'more values' if event.reason == 'too_few_values' else 'no value'}"
+    elif kind == "MissingArgs":
+        names = [arg.arg.lowered.name_or_flags[0] for arg in event.missing_arguments]
+        problem = f"missing {', '.join(names)}"
+    else:
+        problem = "cannot parse the options"
+    return f"{' '.join(problem.split())}; see `{prog} --help`"
+
+
+def parse(cls, args: List[str], prog: str, **kwargs):
+    """``tyro.cli`` whose parse errors (an unknown flag or choice, a value of the wrong type) become one line, from
+    tyro's parse-error hook; a tyro without the hook prints its own message (and exits 2)."""
+    try:
+        from tyro._errors import on_parse_error
+    except ImportError:  # pragma: no cover - an older tyro
+        return tyro.cli(cls, args=args, prog=prog, **kwargs)
+
+    def hook(event: Any) -> None:
+        raise StafUserError(_parse_error_line(event, prog))
+
+    with on_parse_error(hook):
+        return tyro.cli(cls, args=args, prog=prog, **kwargs)
+
+
+def _task_usage(command: str) -> str:
     from staf_tasks.task_configs import TASK_CONFIGS
 
-    lines = [f"usage: {command} TASK [options]{extra}", "", "tasks:"]
+    lines = [f"usage: {command} TASK [options]", "", "tasks:"]
     for name, config_cls in TASK_CONFIGS.items():
         doc = (config_cls.__doc__ or "").strip().splitlines()[0]
         lines.append(f"  {name:<9} {doc}")
@@ -107,22 +72,39 @@ def _task_usage(command: str, extra: str = "") -> str:
     return "\n".join(lines)
 
 
-def _parse_task_config(command: str, args: List[str]):
-    """``TASK [flags]`` -> (task name, config); defaults come from --resume's run, then --config (a YAML file, a
-    preset name or a run folder), then flags."""
-    from staf_tasks.config import config_with_preset
+def _task_and_rest(command: str, args: List[str]) -> Tuple[str, List[str]]:
+    """``TASK [flags]``: the task name (checked) and its flags; no task or --help alone prints the tasks."""
     from staf_tasks.task_configs import task_config_class
 
     if not args or args[0] in ("-h", "--help"):
         print(_task_usage(command))
         raise SystemExit(0 if args else 2)
-    task_name, config_cls = args[0], task_config_class(args[0])
-    rest = args[1:]
-    preset = _option_value(rest, "--config")
-    resume = _option_value(rest, "--resume")
-    default = config_with_preset(task_name, preset, Path(resume) if resume else None)
-    cfg = _cli(config_cls, rest, f"{command} {task_name}", default=default, description=config_cls.__doc__)
-    return task_name, cfg
+    task_config_class(args[0])
+    return args[0], args[1:]
+
+
+def _defaults(task_name: str, cls, args: List[str], prog: str, resume_is_a_folder: bool = True):
+    """The defaults a task's flags apply to: --resume's run, then --config (a YAML file, a preset name or a run
+    folder). Both are read by a first parse of the same dataclass, so their values are parsed as every flag is."""
+    from staf_tasks.config import config_with_preset
+
+    first = parse(cls, args, prog)
+    resume = getattr(first, "resume", None) if resume_is_a_folder else None
+    preset = str(first.config) if first.config is not None else None
+    return config_with_preset(task_name, preset, Path(resume) if resume else None)
+
+
+def _parse_task_config(command: str, args: List[str]):
+    """``TASK [flags]`` -> (task name, config); defaults come from --resume's run, then --config, then flags."""
+    from staf_tasks.task_configs import task_config_class
+
+    task_name, rest = _task_and_rest(command, args)
+    config_cls = task_config_class(task_name)
+    prog = f"{command} {task_name}"
+    if "-h" in rest or "--help" in rest:
+        return task_name, parse(config_cls, rest, prog, description=config_cls.__doc__)
+    default = _defaults(task_name, config_cls, rest, prog)
+    return task_name, parse(config_cls, rest, prog, default=default, description=config_cls.__doc__)
 
 
 def _fit_main(args: List[str]) -> int:
@@ -136,7 +118,7 @@ def _fit_main(args: List[str]) -> int:
     return 0
 
 
-fit_entrypoint = _guard(_fit_main)
+fit_entrypoint = command_entry(_fit_main)
 
 
 @dataclass
@@ -154,106 +136,129 @@ class RenderConfig:
     resolution: Annotated[Optional[int], tyro.conf.arg(metavar="N")] = None
     """Shapes: the grid resolution for marching cubes."""
     output: Annotated[Optional[Path], tyro.conf.arg(metavar="PATH")] = None
-    """Output file (default: inside the run folder)."""
+    """Output file (default: inside the run folder; the run's own files are never replaced)."""
 
 
 def _render_main(args: List[str]) -> int:
-    cfg = _cli(RenderConfig, args, "staf-render")
+    cfg = parse(RenderConfig, args, "staf-render")
     from staf_tasks.config import load_run_config
-    from staf_tasks.runner import load_run
+    from staf_tasks.runner import load_run, run_files
     from staf_tasks.tasks import RenderRequest
-    from staf_tasks.validate import check_render_request
+    from staf_tasks.validate import check_memory, check_render_output, check_render_request, render_memory_terms
 
     request = RenderRequest(cfg.scale, cfg.size, cfg.samplerate, cfg.resolution, cfg.output)
     task_name, _ = load_run_config(cfg.run_dir)
     check_render_request(task_name, request, cfg.run_dir)
     task, run_cfg, model, info = load_run(cfg.run_dir)
+    check_memory(render_memory_terms(task_name, request, info))
+    check_render_output(request, run_files(cfg.run_dir))
     path = task.render(run_cfg, model, Path(cfg.run_dir), request, info)
     print(f"wrote {path}")
     return 0
 
 
-render_entrypoint = _guard(_render_main)
+render_entrypoint = command_entry(_render_main)
 
 
-BENCH_USAGE = """
-staf-bench options (before or after the task's own flags, which apply to every model):
-  --models M1,M2,...   models to compare (default: staf,siren,wire,finer,gauss,relu-pe)
-  --seeds N            seeds per model: --seed, --seed+1, ... (default: 1)
-  --resume             finish the sweep in OUTPUT_DIR/bench-TASK/: keep the (signal, model, seed) runs that finished
-                       with the same settings, continue interrupted ones (an existing folder is refused without
-                       --resume or --overwrite)
-  --overwrite          replace the sweep in OUTPUT_DIR/bench-TASK/ (every run is trained again)
-  --data A [B ...]     one or several signals (files or built-in names); each is fitted by every model and seed
-  --ray [ADDRESS]      run each (signal, model, seed) fit as a Ray task: without ADDRESS on a local Ray with this
-                       machine's cores, else on the cluster at ADDRESS (auto, HOST:6379, ray://HOST:10001; every
-                       node needs this package installed); needs: pip install 'staf-nerfstudio[ray]'
-  --ray-retries N      restarts of a fit whose Ray worker died before it is reported as failed (default: 3)
-Writes OUTPUT_DIR/bench-TASK/: table.md, results.json, curves.png, reconstructions.png and one run folder per
-model and seed (with several signals: per signal, model and seed, under a folder per signal). A fit that fails is
-listed in the table and the command exits with status 1."""
+#: The options staf-bench adds to a task's flags: (field, type, default, help). ``models`` is spelled --models
+#: (the field cannot be called that: the task config's --models.NAME.* settings live there).
+BENCH_FIELDS = [
+    ("compare", Annotated[str, tyro.conf.arg(name="models", metavar="M1,M2,...",
+                                             help="models to compare, comma-separated")],
+     "staf,siren,wire,finer,gauss,relu-pe"),
+    ("seeds", Annotated[int, tyro.conf.arg(metavar="N", help="seeds per model: --seed, --seed+1, ...")], 1),
+    ("resume", Annotated[bool, tyro.conf.arg(
+        help="finish the sweep in OUTPUT_DIR/bench-TASK/: keep the (signal, model, seed) runs that finished with the "
+             "same settings, continue interrupted ones (an existing folder is refused without --resume or "
+             "--overwrite)")], False),
+    ("data", Annotated[Optional[Tuple[str, ...]], tyro.conf.arg(
+        metavar="A [B ...]", help="one or several signals (files or built-in names); each is fitted by every model "
+                                  "and seed", help_behavior_hint="(default: the task's built-in signal)")], None),
+    ("ray", Annotated[Optional[str], tyro.conf.arg(
+        metavar="[ADDRESS]", help="run each (signal, model, seed) fit as a Ray task: alone (or 'local') on a local "
+                                  "Ray with this machine's cores, else on the cluster at ADDRESS (auto, HOST:6379, "
+                                  "ray://HOST:10001; every node needs this package installed); needs: pip install "
+                                  "'staf-nerfstudio[ray]'", help_behavior_hint="(default: no Ray)")], None),
+    ("ray_retries", Annotated[int, tyro.conf.arg(
+        metavar="N", help="restarts of a fit whose Ray worker died before it is reported as failed (with --ray)")],
+     3),
+]
+BENCH_ONLY = {name for name, _, _ in BENCH_FIELDS}
+LOCAL_RAY = "local"
 
 
-def _option_values(args: List[str], name: str) -> Optional[List[str]]:
-    """The values of ``--name V1 V2 ...`` (up to the next option), taken out of ``args``; None if absent."""
-    for i, arg in enumerate(args):
-        if arg == name or arg.startswith(name + "="):
-            j = i + 1
-            values = [arg.split("=", 1)[1]] if "=" in arg else []
-            while j < len(args) and not args[j].startswith("-"):
-                values.append(args[j])
-                j += 1
-            del args[i:j]
-            return values
-    return None
+def bench_config_class(task_name: str) -> type:
+    """The dataclass of ``staf-bench TASK``: the task's config (whose flags apply to every fit) plus the sweep's
+    options (--models, --seeds, --resume, --data A B ..., --ray [ADDRESS], --ray-retries)."""
+    from staf_tasks.task_configs import ModelName, task_config_class
+
+    base = task_config_class(task_name)
+    fields = [(name, kind, dataclasses.field(default=default)) for name, kind, default in BENCH_FIELDS]
+    fields.append(("model", tyro.conf.Suppress[ModelName], dataclasses.field(default="staf")))
+    cls = dataclasses.make_dataclass(f"{base.__name__}Sweep", fields, bases=(base,))
+    cls.__doc__ = (f"Train several models on the {task_name} task under the same budget and seeds; the task's flags "
+                   "apply to every model. Writes OUTPUT_DIR/bench-TASK/: table.md, results.json, curves.png, "
+                   "reconstructions.png and one run folder per model and seed (with several signals, under a folder "
+                   "per signal). A fit that fails is listed in the table and the command exits with status 1.")
+    cls.__module__ = __name__
+    return cls
 
 
-def _ray_option(args: List[str]) -> Optional[RayOptions]:
-    """``--ray [ADDRESS]`` and ``--ray-retries N`` taken out of ``args``; None without --ray."""
-    from staf_tasks.sweep import RayOptions, require_ray
-    from staf_tasks.task_configs import TASK_CONFIGS
+def _bare_ray_flag(args: List[str]) -> List[str]:
+    """``--ray`` without an address (at the end, or before another option) means a local Ray: ``--ray local``."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--ray" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, LOCAL_RAY)
+            break
+    return out
 
-    retries = _option_value(args, "--ray-retries", remove=True)
-    if retries is not None and not retries.isdigit():
-        raise StafUserError(f"--ray-retries must be a non-negative integer, got {retries!r}")
-    for i, arg in enumerate(args):
-        if arg == "--ray" or arg.startswith("--ray="):
-            address = arg.split("=", 1)[1] if "=" in arg else None
-            following = args[i + 1] if i + 1 < len(args) else "-"
-            if address is None and not following.startswith("-") and following not in TASK_CONFIGS:
-                address = args.pop(i + 1)
-            del args[i]
-            require_ray()
-            return RayOptions(address=address or None, max_retries=int(retries) if retries is not None else 3)
-    if retries is not None:
-        raise StafUserError("--ray-retries applies to --ray only; add --ray")
-    return None
+
+def _fit_config(sweep: Any, task_name: str):
+    """The task config every fit of the sweep starts from (the sweep's own options taken out)."""
+    from staf_tasks.task_configs import task_config_class
+
+    base = task_config_class(task_name)
+    values = {f.name: getattr(sweep, f.name) for f in dataclasses.fields(base) if f.name not in ("resume", "data")}
+    return base(**values, resume=None, data=sweep.data[0] if sweep.data and len(sweep.data) == 1 else None)
 
 
 def _bench_main(args: List[str]) -> int:
+    task_name, rest = _task_and_rest("staf-bench", args)
+    cls = bench_config_class(task_name)
+    prog = f"staf-bench {task_name}"
+    rest = _bare_ray_flag(rest)
+    if "-h" in rest or "--help" in rest:
+        parse(cls, rest, prog, description=cls.__doc__)
+        return 0
+    task_default = _defaults(task_name, cls, rest, prog, resume_is_a_folder=False)
+    kept = [f.name for f in dataclasses.fields(task_default) if f.name not in BENCH_ONLY | {"model"}]
+    default = cls(**{name: getattr(task_default, name) for name in kept})
+    sweep = parse(cls, rest, prog, default=default, description=cls.__doc__)
     from staf_tasks.bench import format_table, parse_models, run_bench
-    from staf_tasks.models import MODEL_NAMES
+    from staf_tasks.sweep import RayOptions, require_ray
 
-    if not args or args[0] in ("-h", "--help"):
-        print(_task_usage("staf-bench") + BENCH_USAGE)
-        return 0 if args else 2
-    args = list(args)
-    models = parse_models(_option_value(args, "--models", remove=True) or ",".join(MODEL_NAMES))
-    resume = "--resume" in args
-    args = [a for a in args if a != "--resume"]
-    seeds_text = _option_value(args, "--seeds", remove=True) or "1"
-    if not seeds_text.isdigit():
-        raise StafUserError(f"--seeds must be a positive integer, got {seeds_text!r}; e.g. --seeds 3")
-    signals = _option_values(args, "--data")
-    if signals == []:
-        raise StafUserError("--data needs at least one signal (a file or a built-in name)")
-    ray = _ray_option(args)
-    if "-h" in args or "--help" in args:
-        print(BENCH_USAGE.strip() + "\n")
-    task_name, cfg = _parse_task_config("staf-bench", args)
+    models = parse_models(sweep.compare)
+    if sweep.data is not None and not sweep.data:
+        raise StafUserError("--data needs at least one signal (a file or a built-in name); e.g. --data camera")
+    if sweep.seeds < 1:
+        raise StafUserError(f"--seeds must be a positive integer, got {sweep.seeds}; e.g. --seeds 3")
+    if sweep.seed + sweep.seeds - 1 >= 2**64:
+        raise StafUserError(f"--seed {sweep.seed} with --seeds {sweep.seeds} goes past the last seed 2**64 - 1; "
+                            "choose a smaller --seed")
+    if sweep.ray_retries < 0:
+        raise StafUserError(f"--ray-retries must be a non-negative integer, got {sweep.ray_retries}")
+    if sweep.ray is None and sweep.ray_retries != 3:
+        raise StafUserError("--ray-retries applies to --ray only; add --ray")
+    ray = None
+    if sweep.ray is not None:
+        require_ray()
+        ray = RayOptions(address=None if sweep.ray == LOCAL_RAY else sweep.ray, max_retries=sweep.ray_retries)
+    base = _fit_config(sweep, task_name)
     from staf_tasks.tasks import get_task
 
-    results = run_bench(get_task(task_name), cfg, models, int(seeds_text), signals=signals, ray=ray, resume=resume)
+    results = run_bench(get_task(task_name), base, models, sweep.seeds, signals=list(sweep.data or []) or None, ray=ray,
+                        resume=sweep.resume)
     print(format_table(results["rows"], results["metric"], task_name, results["seeds"], len(results["signals"])))
     print(f"wrote {results['output_dir']}/ (table.md, results.json, curves.png, reconstructions.png); "
           f"{len(results['fits'])} fits in {results['sweep_wall_time_s']:.1f} s ({results['executor']})")
@@ -264,7 +269,7 @@ def _bench_main(args: List[str]) -> int:
     return 0
 
 
-bench_entrypoint = _guard(_bench_main)
+bench_entrypoint = command_entry(_bench_main)
 
 
 @dataclass
@@ -278,15 +283,21 @@ class ActivationsConfig:
 
 
 def _activations_main(args: List[str]) -> int:
-    cfg = _cli(ActivationsConfig, args, "staf-activations")
+    cfg = parse(ActivationsConfig, args, "staf-activations")
     from staf_tasks.activation_plot import plot_activations
-    from staf_tasks.runner import load_run, make_model
+    from staf_tasks.runner import load_run, make_model, run_files
+    from staf_tasks.validate import check_output_folder
 
     _, run_cfg, model, _ = load_run(cfg.run_dir)
+    output = Path(cfg.output or Path(cfg.run_dir) / "activations.png")
+    if output in run_files(cfg.run_dir) or output.is_dir():
+        raise StafUserError(f"--output {output} is {'a folder' if output.is_dir() else 'one of the run files'}; "
+                            "give another file name")
+    check_output_folder(output.parent, "--output")
     init = make_model(run_cfg, model.in_features, model.out_features) if run_cfg.model == "staf" else None
-    path = plot_activations(cfg.output or Path(cfg.run_dir) / "activations.png", model, init)
+    path = plot_activations(output, model, init)
     print(f"wrote {path}")
     return 0
 
 
-activations_entrypoint = _guard(_activations_main)
+activations_entrypoint = command_entry(_activations_main)

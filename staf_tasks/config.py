@@ -25,27 +25,87 @@ RUN_ONLY_KEYS = ("name", "resume", "overwrite", "config")
 from it with --config does not take them."""
 
 
+def _yaml(value: Any) -> str:
+    """A value as it was written in YAML (``null``, ``[16, 16, 3]``, ``'8'``)."""
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def _shape_error(key: str, need: str, value: Any, example: str) -> StafUserError:
+    return StafUserError(f"config key {key!r} must be {need}, got {_yaml(value)}; e.g. {example}")
+
+
 def _convert(value: Any, annotation: Any, key: str) -> Any:
+    """``value`` read from YAML as the type ``annotation`` of the config field ``key``; a value of another shape
+    (a mapping set to null, a scalar where a list belongs, a number in quotes) raises :class:`StafUserError` naming
+    the key and the shape it needs."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if value is None:
-        return None
-    if dataclasses.is_dataclass(annotation):
-        if not isinstance(value, dict):
-            raise StafUserError(f"config key {key!r} must be a mapping, got {value!r}")
-        return apply_overrides(annotation(), value, prefix=f"{key}.")
+    name = key.rsplit(".", 1)[-1]
+    if origin is typing.Annotated:
+        return _convert(value, args[0], key)
     if origin is typing.Union or str(origin) == "types.UnionType":
         non_none = [a for a in args if a is not type(None)]
+        if value is None and len(non_none) < len(args):
+            return None
         return _convert(value, non_none[0], key) if len(non_none) == 1 else value
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            fields = [f.name for f in dataclasses.fields(annotation)][:2]
+            example = f"{name}: {{{', '.join(f'{f}: ...' for f in fields)}}} (or leave {name} out for its defaults)"
+            raise _shape_error(key, "a mapping of its settings", value, example)
+        return apply_overrides(annotation(), value, prefix=f"{key}.")
+    if value is None:
+        raise _shape_error(key, _need(annotation), value, f"leave {name} out for its default")
+    if origin is typing.Literal:
+        if value not in args:
+            raise StafUserError(f"config key {key!r} must be one of {', '.join(map(str, args))}, got {_yaml(value)}; "
+                                f"e.g. {name}: {args[0]}")
+        return value
     if origin in (tuple, list):
         inner = [a for a in args if a is not Ellipsis]
+        fixed = origin is tuple and Ellipsis not in args
+        if not isinstance(value, (list, tuple)) or (fixed and len(value) != len(inner)):
+            count = f"{len(inner)} " if fixed else ""
+            example = f"{name}: [{', '.join(['256'] * len(inner))}]" if fixed else f"{name}: [a, b]"
+            raise _shape_error(key, f"a list of {count}values", value, example)
         items = [_convert(v, inner[i if i < len(inner) else 0], key) if inner else v for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
-    if annotation is Path:
-        return Path(value)
-    if annotation is float and isinstance(value, int):
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise _shape_error(key, "true or false", value, f"{name}: true")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            hint = f"{name}: {value}" if isinstance(value, str) and value.strip().lstrip("-").isdigit() \
+                else f"{name}: 8"
+            raise _shape_error(key, "a whole number (without quotes)", value, hint)
+        return value
+    if annotation is float:
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                raise _shape_error(key, "a number", value, f"{name}: 0.001") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _shape_error(key, "a number", value, f"{name}: 0.001")
         return float(value)
+    if annotation in (str, Path):
+        if isinstance(value, (dict, list)):
+            raise _shape_error(key, "a single value", value, f"{name}: some-name")
+        return Path(str(value)) if annotation is Path else str(value)
     return value
+
+
+def _need(annotation: Any) -> str:
+    if annotation is int:
+        return "a whole number"
+    if annotation is float:
+        return "a number"
+    if annotation is bool:
+        return "true or false"
+    if typing.get_origin(annotation) in (tuple, list):
+        return "a list of values"
+    return "a value (not null)"
 
 
 def apply_overrides(config: T, overrides: Dict[str, Any], prefix: str = "") -> T:

@@ -4,17 +4,19 @@ of coordinates, clean evaluation passes, atomic checkpoints and resume."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 from torch import Tensor, nn
 
 from staf_nerfstudio.io import save_torch
-from staf_tasks.errors import StafUserError
+from staf_tasks.errors import StafUserError, disk_full_error
 from staf_tasks.progress import progress_bar
 from staf_tasks.task_configs import TrainConfig
 
@@ -92,8 +94,17 @@ def fit(
     description: str = "fit",
     on_checkpoint: Optional[Callable[[], None]] = None,
     seed: int = 0,
+    resume_state: Optional[Dict[str, Any]] = None,
+    run_info: Optional[Dict[str, Any]] = None,
 ) -> FitResult:
-    """Trains ``model`` on ``problem``; writes ``checkpoint.pt`` under ``out_dir`` and resumes from it if asked."""
+    """Trains ``model`` on ``problem``; writes ``checkpoint.pt`` under ``out_dir`` and resumes from it if asked.
+
+    Args:
+        resume_state: A checkpoint already read (and checked against ``model``) by the caller; continues from it
+            (``resume`` reads ``out_dir``'s checkpoint instead).
+        run_info: Saved in every checkpoint under ``"run"`` (the task, the config and the signal's facts), so that a
+            reader rebuilds the network from the checkpoint alone, never from a mix of two runs' files.
+    """
     device = resolve_device(cfg.device)
     model.to(device)
     coords = problem.train_coords.to(device)
@@ -111,10 +122,12 @@ def fit(
     result = FitResult()
     start_epoch = 0
     ckpt_path = out_dir / CHECKPOINT_NAME if out_dir is not None else None
-    if resume:
+    if resume and resume_state is None:
         if ckpt_path is None or not ckpt_path.exists():
             raise StafUserError(f"--resume: no checkpoint at {ckpt_path}; run without --resume first")
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        resume_state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    if resume_state is not None:
+        state = resume_state
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -127,19 +140,19 @@ def fit(
     def save_checkpoint(epoch: int) -> None:
         if ckpt_path is None:
             return
-        save_torch(
-            ckpt_path,
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "generator": generator.get_state(),
-                "history": result.history,
-                "best_during_training": result.best_during_training,
-                "wall_time_s": result.wall_time_s,
-                "epoch": epoch,
-            },
-        )
+        state = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "generator": generator.get_state(),
+            "history": result.history,
+            "best_during_training": result.best_during_training,
+            "wall_time_s": result.wall_time_s,
+            "epoch": epoch,
+        }
+        if run_info is not None:
+            state["run"] = {**run_info, "epochs": cfg.epochs}
+        save_checkpoint_file(ckpt_path, state)
         if on_checkpoint is not None:
             on_checkpoint()
 
@@ -194,6 +207,33 @@ def fit(
     result.final = problem.evaluate(last_prediction)
     result.epochs_done = cfg.epochs
     return result
+
+
+def save_checkpoint_file(path: Path, state: Dict[str, Any]) -> None:
+    """Writes a checkpoint atomically; a full disk is reported as the ``OSError`` it is (torch's writer raises a
+    ``RuntimeError`` for it), naming the checkpoint's folder. The previous checkpoint stays as it was."""
+    try:
+        save_torch(path, state)
+    except RuntimeError as err:  # torch's C++ writer: "file write failed", "basic_ios::clear: iostream error", ...
+        free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
+        if free < _tensor_bytes(state) + (1 << 20) or "no space" in str(err).lower():
+            raise disk_full_error(path, f"no space left on device, {free / 1e6:.1f} MB free") from None
+        raise
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT) and not err.filename:
+            raise disk_full_error(path) from None
+        raise
+
+
+def _tensor_bytes(obj: Any) -> int:
+    """The bytes of the tensors in a (nested) checkpoint: about what writing it needs on disk."""
+    if isinstance(obj, Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
 
 
 def config_to_dict(cfg) -> dict:

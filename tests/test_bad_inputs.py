@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,6 +124,79 @@ ROWS = [
      ["a folder without config.yml", "preset name"]),
     ("config-unknown-key", "staf-fit image --config {d}/bad.yaml --output-dir {o}", "error", ["unknown config key"]),
     ("theory-help", "staf-theory --help", "quiet", []),
+    # Resume: the checkpoint is read and checked against the network before anything is written.
+    ("resume-with-overwrite", "staf-fit image --resume {img} --overwrite --train.epochs 3", "error",
+     ["--resume", "--overwrite", "not both"]),
+    ("resume-other-networks-checkpoint", "staf-fit image --resume {mix} --train.epochs 3", "error",
+     ["does not hold the network", "--name"]),
+    ("resume-damaged-checkpoint", "staf-fit image --resume {dmg} --train.epochs 3", "error", ["damaged"]),
+    ("render-damaged-checkpoint", "staf-render {dmg}", "error", ["damaged", "--overwrite"]),
+    ("activations-damaged-checkpoint", "staf-activations {dmg}", "error", ["damaged"]),
+    ("render-over-own-file", "staf-render {img} --output {img}/reconstruction.png", "error",
+     ["reconstruction.png", "run's training wrote"]),
+    ("render-over-checkpoint-name", "staf-render {img} --output {img}/curves.png", "error", ["curves.png"]),
+    ("activations-over-own-file", "staf-activations {img} --output {img}/comparison.png", "error",
+     ["comparison.png"]),
+    # --name is one folder name under --output-dir.
+    ("name-escapes", "staf-fit image --data {d}/tiny.png " + TINY + " --name ../../x --output-dir {o}", "error",
+     ["--name '../../x'", "--output-dir"]),
+    ("name-absolute", "staf-fit image --data {d}/tiny.png " + TINY + " --name /tmp/x --output-dir {o}", "error",
+     ["--name"]),
+    ("name-nested", "staf-fit image --data {d}/tiny.png " + TINY + " --name a/b --output-dir {o}", "error",
+     ["--name"]),
+    ("bench-name-escapes", "staf-bench image --models staf --data {d}/tiny.png " + TINY + " --name .. "
+     "--output-dir {o}", "error", ["--name"]),
+    # Sizes whose tensors cannot fit: refused before anything is allocated, naming the flag and the estimate.
+    ("size-huge", "staf-fit image --data {d}/tiny.png --size 100000 100000 --output-dir {o}", "error",
+     ["--size 100000 100000", "GB of memory", "choose a smaller --size"]),
+    ("hidden-features-huge", "staf-fit image --data {d}/tiny.png --hidden-features 1000000 --output-dir {o}",
+     "error", ["--hidden-features 1000000", "memory"]),
+    ("tau-huge-per-neuron", "staf-fit image --data {d}/tiny.png --models.staf.tau 100000000 --models.staf.sharing "
+     "neuron --output-dir {o}", "error", ["--models.staf.tau 100000000", "memory"]),
+    ("resolution-huge", "staf-fit shape --resolution 100000 --output-dir {o}", "error", ["--resolution 100000"]),
+    ("chamfer-points-huge", "staf-fit shape --resolution 8 --chamfer-points 100000000000 --output-dir {o}", "error",
+     ["--chamfer-points"]),
+    ("render-scale-huge", "staf-render {img} --scale 1e6", "error", ["--scale 1e+06", "memory"]),
+    ("render-size-huge", "staf-render {img} --size 1000000 1000000", "error", ["--size 1000000 1000000"]),
+    ("render-samplerate-huge", "staf-render {aud} --samplerate 1000000000000", "error", ["--samplerate"]),
+    ("render-resolution-huge", "staf-render {shp} --resolution 100000", "error", ["--resolution 100000"]),
+    ("make-scene-res-huge", "staf-make-scene {o}/bigscene --res 100000", "error", ["--res 100000", "memory"]),
+    ("bench-hidden-features-huge", "staf-bench image --models staf --data {d}/tiny.png --hidden-features 1000000 "
+     "--output-dir {o} --name hugebench", "error", ["--hidden-features 1000000"]),
+    # Network settings the networks cannot build or train.
+    ("tau-0", "staf-fit image --data {d}/tiny.png --models.staf.tau 0 --output-dir {o}", "error",
+     ["--models.staf.tau", "at least 1"]),
+    ("omega-negative", "staf-fit image --data {d}/tiny.png --models.staf.first-omega -30 --output-dir {o}", "error",
+     ["--models.staf.first-omega", "positive"]),
+    ("omega-nan", "staf-fit image --data {d}/tiny.png --models.staf.hidden-omega nan --output-dir {o}", "error",
+     ["--models.staf.hidden-omega", "nan"]),
+    ("amplitude-inf", "staf-fit image --data {d}/tiny.png --models.staf.extra-amplitude inf --output-dir {o}",
+     "error", ["--models.staf.extra-amplitude", "inf"]),
+    ("siren-omega-0", "staf-fit image --data {d}/tiny.png --model siren --models.siren.first-omega 0 "
+     "--output-dir {o}", "error", ["--models.siren.first-omega"]),
+    ("wire-sigma-negative", "staf-fit image --data {d}/tiny.png --model wire --models.wire.sigma -1 --output-dir {o}",
+     "error", ["--models.wire.sigma"]),
+    ("relu-pe-no-frequencies", "staf-fit image --data {d}/tiny.png --model relu-pe --models.relu-pe.num-frequencies "
+     "0 --output-dir {o}", "error", ["--models.relu-pe.num-frequencies"]),
+    ("seed-too-big", "staf-fit image --data {d}/tiny.png --seed 18446744073709551616 --output-dir {o}", "error",
+     ["--seed", "2**64"]),
+    ("bench-seeds-past-the-last", "staf-bench image --models staf --seed 18446744073709551615 --seeds 2 "
+     "--output-dir {o} --name seedbench", "error", ["--seeds 2", "2**64"]),
+    # YAML values of the wrong shape, naming the key and the shape it needs.
+    ("yaml-train-null", "staf-fit image --config {d}/train_null.yaml --output-dir {o}", "error",
+     ["'train'", "mapping"]),
+    ("yaml-model-settings-null", "staf-fit image --config {d}/staf_null.yaml --output-dir {o}", "error",
+     ["'models.staf'", "mapping"]),
+    ("yaml-size-scalar", "staf-fit image --config {d}/size16.yaml --output-dir {o}", "error",
+     ["'size'", "list of 2"]),
+    ("yaml-size-three", "staf-fit image --config {d}/size3.yaml --output-dir {o}", "error", ["'size'", "[16, 16, 3]"]),
+    ("yaml-model-list", "staf-fit image --config {d}/model_list.yaml --output-dir {o}", "error",
+     ["'model'", "one of staf"]),
+    ("yaml-quoted-number", "staf-fit image --config {d}/quoted.yaml --output-dir {o}", "error",
+     ["'hidden_features'", "'8'", "without quotes"]),
+    # Signals too small, scenes already there.
+    ("audio-one-sample", "staf-fit audio --data {d}/one.wav --output-dir {o}", "error", ["1 sample", "at least 2"]),
+    ("make-scene-existing", "staf-make-scene {scn} --res 4 --views 1 1 1", "error", ["already holds", "--overwrite"]),
     # Accepted, with a warning that names what happened.
     ("audio-truncated", "staf-fit audio --data {d}/truncated.wav " + TINY +
      " --train.epochs 1 --output-dir {s} --name trunc", "warning", ["truncated"]),
@@ -156,6 +230,11 @@ def _write_data(d: Path) -> None:
     trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]]).export(d / "flat.ply")
     (d / "afile").write_text("a file where a folder is expected\n")
     (d / "bad.yaml").write_text("epochs: 3\n")
+    sf.write(d / "one.wav", np.array([0.5], np.float32), 8000)
+    for name, text in {"train_null": "train: null\n", "staf_null": "models:\n  staf: null\n", "size16": "size: 16\n",
+                       "size3": "size: [16, 16, 3]\n", "model_list": "model: [staf]\n",
+                       "quoted": "hidden_features: '8'\n"}.items():
+        (d / f"{name}.yaml").write_text(text)
 
 
 def run_rows(rows, tmp: Path, env=None, preexec_fn=None):
@@ -182,7 +261,8 @@ def world(tmp_path_factory):
     _write_data(d)
     (o / "bench-image").mkdir()
     (o / "bench-image" / "table.md").write_text("hours of results\n")
-    places = {"d": d, "o": o, "s": s, "img": o / "img", "aud": o / "aud", "shp": o / "shp", "sir": o / "sir"}
+    places = {"d": d, "o": o, "s": s, "img": o / "img", "aud": o / "aud", "shp": o / "shp", "sir": o / "sir",
+              "mix": o / "mix", "dmg": o / "dmg", "scn": o / "scene0"}
     train = [
         {"id": "img", "argv": ["staf-fit", "image", "--data", str(d / "tiny.png"), "--size", "5", "4",
                                *TINY.split(), "--train.epochs", "2", "--output-dir", str(o), "--name", "img"]},
@@ -192,10 +272,17 @@ def world(tmp_path_factory):
                                *TINY.split(), "--train.epochs", "2", "--output-dir", str(o), "--name", "shp"]},
         {"id": "sir", "argv": ["staf-fit", "image", "--data", str(d / "tiny.png"), "--model", "siren", *TINY.split(),
                                "--train.epochs", "1", "--output-dir", str(o), "--name", "sir"]},
+        {"id": "scn", "argv": ["staf-make-scene", str(o / "scene0"), "--res", "4", "--views", "1", "1", "1",
+                               "--supersample", "1"]},
     ]
     done = run_rows(train, root, env=_env())
     for row in train:
         assert done[row["id"]]["code"] == 0, done[row["id"]]["stderr"]
+    # A run with another network's checkpoint copied in, and one whose checkpoint is cut short.
+    shutil.copytree(o / "img", o / "mix")
+    shutil.copyfile(o / "sir" / "checkpoint.pt", o / "mix" / "checkpoint.pt")
+    shutil.copytree(o / "img", o / "dmg")
+    (o / "dmg" / "checkpoint.pt").write_bytes((o / "img" / "checkpoint.pt").read_bytes()[:200])
     return root, places
 
 
