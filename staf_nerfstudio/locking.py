@@ -97,7 +97,8 @@ class FolderLock:
 
     def _mark(self, fd: int) -> None:
         """Writes who holds the lock into the lock file (called by filelock once the lock is held)."""
-        command = " ".join(shlex.quote(Path(a).name if i == 0 else a) for i, a in enumerate(sys.argv))[:300]
+        command = " ".join(shlex.quote(Path(a).name if i == 0 else a) for i, a in enumerate(sys.argv))
+        command = command if len(command) <= 160 else command[:157] + "..."
         text = f"pid {os.getpid()}\nhost {socket.gethostname()}\ncommand {command}\n"
         try:
             os.ftruncate(fd, 0)
