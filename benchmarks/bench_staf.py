@@ -86,7 +86,7 @@ class BenchConfig:
     path, the reference and (as a control) the autograd path; print the PSNR curves and whether the final PSNRs agree
     to 0.05 dB (exit status 1 if not). The defaults (float64, lr 1e-4) make a fit that does not amplify rounding, so
     a difference means the paths compute different things; at the authors' lr 1e-3 the fit is chaotic: no two
-    formulations of the same math agree after a few dozen steps, in float32 or float64 (the README has the curves)."""
+    formulations of the same math agree after a few dozen steps, in float32 or float64 (docs/performance.md)."""
     nerf: bool = False
     """Instead: throughput (samples/s) of a training step (forward + backward) of the ``staf`` NeRF field
     (:class:`staf_nerfstudio.nerf.field.StafField`, 256-wide trunk) per STAF path, next to the SIREN field."""

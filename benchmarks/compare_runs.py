@@ -1,6 +1,6 @@
 """One picture of several runs: image-task runs (image, sr, denoise) side by side (the task's input, the clean target
 and each run's reconstruction with its PSNR/SSIM), or with --curves the metric-vs-step curves of runs of any task on
-one plot. Used for the README's pictures.
+one plot. Used for the pictures in docs/images/
 
     python benchmarks/compare_runs.py docs/images/sr.png RUN_DIR[=LABEL] RUN_DIR[=LABEL] ...
     python benchmarks/compare_runs.py --curves docs/images/curves.png [--title TITLE] RUN_DIR[=LABEL] ...

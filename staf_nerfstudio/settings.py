@@ -40,7 +40,7 @@ class StafSettings:
     hidden_omega: float = 30.0
     """The same for the other activations (init "siren" also scales their linear init as SIREN does). With
     "official"/"unit" and torch's default Linear init the sine arguments w*z of a hidden layer have an RMS of about
-    omega/6 (about 5 at 30, where SIREN's are about 1.4): 10 matches SIREN (see README)."""
+    omega/6 (about 5 at 30, where SIREN's are about 1.4): 10 matches SIREN (see docs/results-tasks.md)."""
     skip: bool = False
     """Add the pre-activation back in every non-first layer (the authors' image-fitting setting)."""
     sharing: StafSharing = "layer"

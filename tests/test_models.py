@@ -237,7 +237,7 @@ def _hidden_sine_argument_rms(model: nn.Module, x: torch.Tensor, layer: int) -> 
 
 
 def test_hidden_omega_sets_sine_argument_scale_against_siren() -> None:
-    """The README's explanation of STAF's hidden omega: arguments have RMS ~omega/6 (torch's default Linear init,
+    """STAF's hidden omega (docs/results-tasks.md): arguments have RMS ~omega/6 (torch's default Linear init,
     post-activations N(0, 1/4)), so the authors' 30 runs ~3.5x hotter than SIREN's hidden layers and 10 matches them."""
     torch.manual_seed(0)
     x = torch.rand(4096, 2) * 2 - 1

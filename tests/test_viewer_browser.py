@@ -10,7 +10,7 @@ The browser is Debian's ``chromium`` package (``make test`` installs it when it 
 names another binary). Playwright drives it through ``executable_path``; Playwright's own browser download is never
 used. Without a Chromium binary the test is skipped and says how to install one.
 
-Knobs (for making the README picture, not needed by CI):
+Knobs (for making the picture in docs/nerf.md, not needed by CI):
 ``STAF_VIEWER_RUN=RUN/config.yml`` views an existing run instead of the tiny one, ``STAF_VIEWER_MAX_RES`` sets the
 viewer's "Max res" (default 128, a few seconds per frame on a CPU), ``STAF_VIEWER_SCREENSHOT=PATH`` copies the
 screenshot there.
