@@ -345,14 +345,22 @@ def test_proposal_activation_overrides_only_the_proposal_fields() -> None:
         assert not activations & {id(p) for p in groups["fields"] + groups["proposal_networks"]}
 
 
+def _hidden_layer_parameters(mlp: torch.nn.Module) -> set:
+    activations = {id(p) for p in mlp.activation_parameters()} if hasattr(mlp, "activation_parameters") else set()
+    return {id(p) for layer in list(mlp.layers)[1:] for p in layer.parameters() if id(p) not in activations}
+
+
 @pytest.mark.parametrize(
     ("activation", "init", "scaled"),
     [("siren", "official", True), ("finer", "official", True), ("staf", "siren", True), ("staf", "official", False),
      ("relu", "official", False)],
 )
 def test_sine_lr_scale_reaches_the_optimizer(activation: str, init: str, scaled: bool) -> None:
-    """Fields that start from SIREN's init train their MLPs at sine-lr-scale times the group's learning rate (the
-    schedule scales both torch groups alike); STAF's activation parameters and other fields keep the plain rate."""
+    """Fields that start from SIREN's init train the hidden layers of their MLPs at sine-lr-scale times the group's
+    learning rate (the schedule scales every torch group alike); their first layers and read-outs, STAF's activation
+    parameters and the other fields keep the plain rate."""
+    import copy
+
     from nerfstudio.data.scene_box import SceneBox
     from nerfstudio.engine.optimizers import Optimizers
 
@@ -362,23 +370,25 @@ def test_sine_lr_scale_reaches_the_optimizer(activation: str, init: str, scaled:
 
     box = SceneBox(aabb=torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]]))
     model = StafModelConfig(
-        activation=activation, staf_init=init, sine_lr_scale=0.25, hidden_dim=16, num_layers=1, hidden_dim_color=8,
-        proposal_hidden_dim=8,
+        activation=activation, staf_init=init, sine_lr_scale=0.25, hidden_dim=16, num_layers=2, hidden_dim_color=8,
+        proposal_hidden_dim=8, proposal_num_layers=1,
     ).setup(scene_box=box, num_train_data=2)  # fmt: skip
-    import copy
-
     config = copy.deepcopy(staf_method.config.optimizers)
     groups = model.get_param_groups()
     optimizers = Optimizers(config, groups)
-    for name in ("fields", "proposal_networks"):
+    for name, owners in (("fields", [model.field]), ("proposal_networks", list(model.proposal_networks))):
         lr = config[name]["optimizer"].lr
         torch_groups = optimizers.optimizers[name].param_groups
         assert sum(len(g["params"]) for g in torch_groups) == len(groups[name])
-        if not scaled:
-            assert [g["lr"] for g in torch_groups] == [pytest.approx(lr)]
-            continue
-        scaled_ids = {id(p) for g in torch_groups if g["lr"] == pytest.approx(0.25 * lr) for p in g["params"]}
-        assert scaled_ids == {id(p) for p in groups[name]}  # every MLP parameter of these fields
+        low = {id(p) for g in torch_groups if g["lr"] == pytest.approx(0.25 * lr) for p in g["params"]}
+        full = {id(p) for g in torch_groups if g["lr"] == pytest.approx(lr) for p in g["params"]}
+        assert len(low) + len(full) == len(groups[name])
+        mlps = [m for f in owners for m in (f.mlp_base, getattr(f, "mlp_head", None)) if m is not None]
+        assert low == (set().union(*(_hidden_layer_parameters(m) for m in mlps)) if scaled else set())
+        if scaled:
+            ends = {id(p) for m in mlps for p in [*m.layers[0].parameters(), *m.head.parameters()]}
+            ends -= {id(p) for f in owners for p in f.activation_parameters()}
+            assert low and ends <= full
     if activation == "staf":
         activation_lrs = [g["lr"] for g in optimizers.optimizers[STAF_ACTIVATION_GROUP].param_groups]
         assert activation_lrs == [pytest.approx(config[STAF_ACTIVATION_GROUP]["optimizer"].lr)]
@@ -387,11 +397,11 @@ def test_sine_lr_scale_reaches_the_optimizer(activation: str, init: str, scaled:
     lr = config["fields"]["optimizer"].lr
     factor = exponential_decay_factor(3, lr, config["fields"]["scheduler"])
     assert factor < 1.0
-    for group in optimizers.optimizers["fields"].param_groups:
-        assert group["lr"] == pytest.approx((0.25 if scaled else 1.0) * lr * factor)
+    lrs = sorted(g["lr"] for g in optimizers.optimizers["fields"].param_groups)
+    assert lrs == ([pytest.approx(0.25 * lr * factor)] if scaled else []) + [pytest.approx(lr * factor)]
 
 
-def test_sine_lr_scale_leaves_the_hash_grid_alone() -> None:
+def test_sine_lr_scale_default_is_one_over_omega_and_leaves_the_hash_grid_alone() -> None:
     from nerfstudio.data.scene_box import SceneBox
 
     from staf_nerfstudio.nerf.model import StafModelConfig
@@ -399,12 +409,16 @@ def test_sine_lr_scale_leaves_the_hash_grid_alone() -> None:
 
     box = SceneBox(aabb=torch.tensor([[-1.5, -1.5, -1.5], [1.5, 1.5, 1.5]]))
     model = StafModelConfig(
-        activation="siren", encoding="hash", hidden_dim=16, num_layers=1, hidden_dim_color=8, proposal_hidden_dim=8,
-        hash_levels=2, hash_log2_size=8, proposal_hash_levels=2, proposal_hash_log2_size=8,
+        activation="siren", encoding="hash", hidden_dim=16, num_layers=2, hidden_dim_color=8, proposal_hidden_dim=8,
+        hash_levels=2, hash_log2_size=8, proposal_hash_levels=2, proposal_hash_log2_size=8, first_omega=30.0,
+        hidden_omega=20.0, color_omega=4.0,
     ).setup(scene_box=box, num_train_data=2)  # fmt: skip
+    assert model.config.sine_lr_scale is None
     grid = list(model.field.position_encoding.parameters())
     assert grid and not any(hasattr(p, LR_SCALE_ATTR) for p in grid)
-    assert all(getattr(p, LR_SCALE_ATTR) == model.config.sine_lr_scale for p in model.field.mlp_base.parameters())
+    for mlp, omega in ((model.field.mlp_base, 20.0), (model.field.mlp_head, 4.0)):
+        assert all(getattr(p, LR_SCALE_ATTR) == pytest.approx(1.0 / omega) for p in mlp.layers[1].parameters())
+        assert not any(hasattr(p, LR_SCALE_ATTR) for p in [*mlp.layers[0].parameters(), *mlp.head.parameters()])
 
 
 def test_color_activation_overrides_only_the_colour_head() -> None:
@@ -423,6 +437,6 @@ def test_color_activation_overrides_only_the_colour_head() -> None:
     assert not any(isinstance(m, SineLayer) for m in head_modules)
     assert isinstance(model.field.mlp_base.layers[0], SineLayer)
     assert not any(hasattr(p, LR_SCALE_ATTR) for p in model.field.mlp_head.parameters())
-    assert all(hasattr(p, LR_SCALE_ATTR) for p in model.field.mlp_base.parameters())
+    assert all(hasattr(p, LR_SCALE_ATTR) for p in model.field.mlp_base.layers[1].parameters())
     plain = StafModelConfig(activation="siren", **sizes).setup(scene_box=box, num_train_data=2)
     assert any(isinstance(m, SineLayer) for m in plain.field.mlp_head.modules())

@@ -54,12 +54,15 @@ NERF_STAF_INIT = "official"
 """STAF init of the NeRF fields: the authors' "official", not the package's "siren" (a SIREN field at step 0). On the
 README's generated scene (600 iterations, seeds 1-3) "siren" reaches 19.68 +- 0.61 dB test PSNR against "official"'s
 19.88 +- 0.50: no gain, so the field keeps the init its other settings were tuned with."""
-NERF_SINE_LR_SCALE = 0.1
-"""Learning-rate factor of every field MLP that starts from SIREN's init (the "siren" and "finer" fields, STAF with
-init "siren"). SIREN's init makes the hidden weights tiny (RMS sqrt(2/W)/omega: 0.006 at width 64, omega 30), so one
-Adam step at the method's 5e-3 moves each of them by most of its size (0.85 of the RMS, against 0.07 for the ReLU
-field's weights) and the sine field forgets its init within a few steps; the factor brings the step back to the
-ReLU field's proportion (see the NeRF docs page for the measurements)."""
+NERF_SINE_LR_SCALE: Optional[float] = None
+"""Learning-rate factor of the hidden layers of every field MLP that starts from SIREN's init (the "siren" and
+"finer" fields, STAF with init "siren"); None: 1/omega of the layer. Such a layer computes sin(omega (W h + b)) with
+W drawn at 1/omega of the usual scale (RMS sqrt(2/W)/omega: 0.006 at width 64, omega 30), so an Adam step of the
+method's 5e-3 moves each weight by 0.85 of its size (0.07 for the ReLU field's weights) and the sine's argument omega
+times as far as the same step moves a ReLU unit's: the field forgets its init within a few steps. 1/omega gives the
+sine argument the ReLU field's step. The first layer (init U(-1/in, 1/in), inputs of order 1) and the linear read-out
+(which sets the density's offset: empty space needs it far below 0) keep the full rate. 1 restores the old training
+(see the NeRF docs page for the measurements)."""
 NERF_PE_FREQUENCIES = 128
 """ReLU trunk: random Fourier features of the position."""
 NERF_PE_SIGMA = 1.0
@@ -151,9 +154,10 @@ class StafField(Field):
         skip: STAF: add the pre-activation back in every non-first layer of each MLP.
         pe_frequencies: ReLU trunk (or any trunk with ``encoding="fourier"``): random Fourier features.
         pe_sigma: Their standard deviation (input in [-1, 1]).
-        sine_lr_scale: Learning-rate factor of the field's MLPs when they start from SIREN's init (see
-            :data:`NERF_SINE_LR_SCALE`; honoured by :class:`~staf_nerfstudio.nerf.schedulers.StafAdamOptimizerConfig`;
-            STAF's activation parameters keep their own group's rate).
+        sine_lr_scale: Learning-rate factor of the hidden layers of the field's MLPs that start from SIREN's init;
+            None: 1/omega of each layer (see :data:`NERF_SINE_LR_SCALE`; honoured by
+            :class:`~staf_nerfstudio.nerf.schedulers.StafAdamOptimizerConfig`; STAF's activation parameters keep their
+            own group's rate).
         finer_first_bias_scale: FINER trunk: first-layer biases from ``U(-k, k)`` with this k. The colour head's first
             layer sees features, not coordinates, and keeps PyTorch's default bias range ``1/sqrt(inputs)``.
         hash_levels: Hash grid levels.
@@ -192,7 +196,7 @@ class StafField(Field):
         pe_frequencies: int = NERF_PE_FREQUENCIES,
         pe_sigma: float = NERF_PE_SIGMA,
         finer_first_bias_scale: float = FinerSettings.first_bias_scale,
-        sine_lr_scale: float = 1.0,
+        sine_lr_scale: Optional[float] = 1.0,
         hash_levels: int = 16,
         hash_features_per_level: int = 2,
         hash_log2_size: int = 19,
@@ -247,11 +251,17 @@ class StafField(Field):
 
         if sine_lr_scale != 1.0:
             activations = {id(p) for p in staf_activation_parameters(self)}
-            mlps = [self.mlp_base] if starts_from_siren_init(activation, init) else []
-            if not density_only and starts_from_siren_init(color_activation or activation, init):
-                mlps.append(self.mlp_head)
-            for p in (p for mlp in mlps for p in mlp.parameters() if id(p) not in activations):
-                setattr(p, LR_SCALE_ATTR, float(sine_lr_scale))
+            mlps = [(self.mlp_base, activation, hidden_omega)]
+            if not density_only:
+                mlps.append((self.mlp_head, color_activation or activation, color_omega))
+            for mlp, mlp_activation, omega in mlps:
+                if not starts_from_siren_init(mlp_activation, init):
+                    continue
+                scale = 1.0 / omega if sine_lr_scale is None else float(sine_lr_scale)
+                for layer in list(mlp.layers)[1:]:  # hidden layers: not the first, not the read-out (mlp.head)
+                    for p in layer.parameters():
+                        if id(p) not in activations:
+                            setattr(p, LR_SCALE_ATTR, scale)
 
     def activation_parameters(self) -> List[nn.Parameter]:
         """STAF amplitudes, frequencies and phases (empty for the SIREN, FINER and ReLU fields)."""

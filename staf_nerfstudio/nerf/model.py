@@ -92,11 +92,12 @@ class StafModelConfig(ModelConfig):
     """ReLU field (or any field with encoding "fourier"): random Fourier features of the position."""
     pe_sigma: float = NERF_PE_SIGMA
     """Standard deviation of those frequencies (positions in [-1, 1])."""
-    sine_lr_scale: float = NERF_SINE_LR_SCALE
-    """Learning-rate factor (times the fields' and proposal fields' optimizer lr) of every field MLP that starts
-    from SIREN's init: the siren and finer fields, STAF with staf-init siren. SIREN's init makes the hidden weights
-    so small that Adam at the method's lr erases them in a few steps; 1 gives the earlier behaviour. STAF's own
-    activation parameters keep the staf-activations group's lr."""
+    sine_lr_scale: Optional[float] = NERF_SINE_LR_SCALE
+    """Learning-rate factor (times the fields' and proposal fields' optimizer lr) of the hidden layers of every field
+    MLP that starts from SIREN's init (the siren and finer fields, STAF with staf-init siren); None: 1/omega of each
+    layer, which gives the sine's argument the step a ReLU unit gets. SIREN's init makes the hidden weights so small
+    that Adam at the method's lr erases them in a few steps. The first layer and the read-out keep the full lr; 1
+    gives the earlier training. STAF's own activation parameters keep the staf-activations group's lr."""
     finer_first_bias_scale: float = FinerSettings.first_bias_scale
     """FINER field: the trunk's first-layer biases are drawn from U(-k, k) with this k (FINER's spectral-bias knob)."""
     hash_levels: int = 16
