@@ -53,6 +53,7 @@ def test_paper_preset_is_taken_over_the_new_defaults(task):
 BASELINE_PRESETS = {
     "image_siren": ("siren", {"first_omega": 90.0, "hidden_omega": 30.0, "weight_scale": 1.0}, 1e-3, "Sitzmann"),
     "image_siren_ws": ("siren", {"first_omega": 30.0, "hidden_omega": 30.0, "weight_scale": 2.0}, 1e-3, "Yeom"),
+    "image_siren_tuned": ("siren", {"first_omega": 60.0, "hidden_omega": 30.0, "weight_scale": 1.5}, 1e-3, "Yeom"),
     "image_finer": ("finer", {"first_omega": 30.0, "hidden_omega": 30.0, "first_bias_scale": 20.0,
                               "scale_requires_grad": False, "weight_scale": 1.0}, 1e-4, "SL2A-INR"),
     "image_finer_ws": ("finer", {"first_omega": 30.0, "hidden_omega": 30.0, "first_bias_scale": 20.0,
