@@ -109,6 +109,10 @@ ROWS = [
     ("audio-stereo-no-mixdown", "staf-fit audio --data {d}/stereo.wav --no-mixdown --output-dir {o}", "error",
      ["2 channels"]),
     ("mesh-garbage", "staf-fit shape --data {d}/garbage.obj --resolution 8 --output-dir {o}", "error", ["mesh"]),
+    ("mesh-huge-coordinates", "staf-fit shape --data {d}/huge.ply --resolution 8 --output-dir {o}", "error",
+     ["up to 1e+30", "rescale"]),
+    ("audio-silent-start", "staf-fit audio --data {d}/late.wav --max-seconds 0.05 --output-dir {o}", "error",
+     ["first 0.05 s", "--max-seconds"]),
     ("mesh-open", "staf-fit shape --data {d}/open.ply --resolution 8 --output-dir {o}", "error",
      ["not watertight", "--allow-non-watertight"]),
     ("mesh-degenerate-allowed", "staf-fit shape --data {d}/flat.ply --allow-non-watertight --resolution 8 "
@@ -228,6 +232,8 @@ def _write_data(d: Path) -> None:
     box = trimesh.creation.box()
     trimesh.Trimesh(box.vertices, box.faces[:-2]).export(d / "open.ply")
     trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [0, 1, 0]], [[0, 1, 2]]).export(d / "flat.ply")
+    trimesh.Trimesh(box.vertices * 2e30, box.faces).export(d / "huge.ply")  # closed, but beyond trimesh's merge grid
+    sf.write(d / "late.wav", np.concatenate([np.zeros(800, np.float32), tone]), 8000, subtype="PCM_16")  # 0.1 s quiet
     (d / "afile").write_text("a file where a folder is expected\n")
     (d / "bad.yaml").write_text("epochs: 3\n")
     sf.write(d / "one.wav", np.array([0.5], np.float32), 8000)

@@ -133,6 +133,12 @@ def load_audio(
         raise StafUserError(f"audio file {path} contains NaN or infinite samples; re-export it as 16-bit PCM WAV")
     peak = float(np.max(np.abs(samples)))
     if peak == 0.0:
+        if frames is not None and frames < info.frames:  # only the kept start was read
+            raise StafUserError(
+                f"the first {max_seconds:g} s of audio file {path} are silent (all {data.shape[0]} samples kept by "
+                f"--max-seconds are 0; the file is {info.frames / info.samplerate:.3g} s long); raise --max-seconds "
+                "or trim the leading silence"
+            )
         raise StafUserError(f"audio file {path} is silent (all samples are 0); pass a clip with sound in it")
     gain = 1.0
     if peak_normalize:

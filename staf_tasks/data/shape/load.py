@@ -19,6 +19,9 @@ from staf_tasks.data.shape.frame import normalize_mesh
 from staf_tasks.data.shape.inside import WATERTIGHT_FIX, occupancy_grid
 from staf_tasks.errors import StafUserError
 
+#: Largest vertex coordinate accepted in a mesh file (see :func:`load_mesh`).
+MAX_COORDINATE = 1e9
+
 if TYPE_CHECKING:  # trimesh is imported lazily
     import trimesh
 
@@ -74,7 +77,7 @@ def load_mesh(path: Path | str, *, allow_non_watertight: bool = False, normalize
     path = Path(path)
     check_data_file(path, "mesh", "OBJ, OFF or PLY", BUILTIN_SHAPES)
     try:
-        mesh = trimesh.load(str(path), force="mesh", process=True)
+        mesh = trimesh.load(str(path), force="mesh", process=False)
     except Exception as err:  # trimesh raises many types (ValueError, KeyError, NotImplementedError, ...)
         raise StafUserError(
             f"cannot read mesh file {path} ({' '.join(str(err).split()) or type(err).__name__}); "
@@ -83,6 +86,17 @@ def load_mesh(path: Path | str, *, allow_non_watertight: bool = False, normalize
     if not isinstance(mesh, trimesh.Trimesh) or len(mesh.faces) == 0:
         raise StafUserError(f"mesh file {path} has no triangles (a point cloud or an empty file?); pass a triangle "
                             "mesh (OBJ, OFF or PLY)")
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    largest = float(np.max(np.abs(vertices))) if vertices.size else 0.0
+    # trimesh merges duplicate vertices on an integer grid of 1e-8 steps: beyond ~1e10 that grid overflows int64
+    # and the merge goes wrong silently (a closed mesh comes out with holes), so such files are refused up front.
+    if not np.all(np.isfinite(vertices)) or largest > MAX_COORDINATE:
+        what = "not finite" if not np.all(np.isfinite(vertices)) else f"up to {largest:.3g} in magnitude"
+        raise StafUserError(
+            f"mesh file {path} has vertex coordinates {what}; rescale it so that coordinates stay below "
+            f"{MAX_COORDINATE:.0e} (the fit normalizes the size anyway)"
+        )
+    mesh.process()  # merge duplicate vertices, drop degenerate faces (what trimesh.load(process=True) does)
     mesh.remove_unreferenced_vertices()
     if not mesh.is_watertight and not allow_non_watertight:
         open_edges = _count_open_edges(mesh)
