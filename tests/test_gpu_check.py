@@ -2,7 +2,7 @@
 step and the next one runs), what it reads back (pytest counts, bench JSON, tensorboard rates) and its reports.
 
 The whole dry run (``bash benchmarks/gpu_check.sh --dry-run``) takes several minutes on two CPU cores, so the suite
-checks the parts; the README gives the command.
+checks the parts; docs/performance.md gives the command.
 """
 
 import importlib.metadata
