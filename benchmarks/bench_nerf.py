@@ -9,6 +9,13 @@ times. Runs are sequential ``ns-train`` / ``ns-eval`` subprocesses, CPU flags by
         --flag-sets "" "--pipeline.model.proposal-activation relu"                             # one factor at a time
     staf-make-scene scenes/detail --kind detail && python benchmarks/bench_nerf.py --scene scenes/detail ...
 
+Literature protocol (``--protocol literature``): the pure-MLP fields (STAF, SIREN, FINER, ReLU+PE) on a bounded
+scene without contraction, 256-wide 4-layer trunks, 64 proposal + 128 field samples, trained in resumable pieces:
+
+    staf-make-scene scenes/detail --kind detail
+    python benchmarks/bench_nerf.py --protocol literature --scene scenes/detail --out runs/lit --iters 37500 \\
+        --rays 1024 --piece 2000 --seeds 1          # stop at any time; the same command resumes
+
 ``it/s`` is nerfstudio's own running average of the iteration time (its last 20 iterations, read from the run's
 tensorboard events), so it leaves out start-up and evaluation; the wall times include them.
 
@@ -133,6 +140,58 @@ def extra_variants(
     ]
 
 
+LITERATURE_SAMPLES = (
+    "--pipeline.model.num-proposal-iterations 1 --pipeline.model.num-proposal-samples-per-ray 64 "
+    "--pipeline.model.num-nerf-samples-per-ray 128"
+)
+"""Literature protocol sampling: 64 uniform samples for one density-only proposal field, then 128 for the main field
+(the published pure-MLP comparisons use NeRF's 64 coarse + 128 fine samples with a coarse network of the same kind;
+nerfstudio's proposal sampler is the closest this model has)."""
+
+
+def literature_variants(iters: int, rays: int, device: str = "cpu") -> List[Tuple[str, List[str], bool]]:
+    """The pure-MLP fields under the literature protocol (``--protocol literature``).
+
+    Bounded scene without contraction (positions normalized by the Blender scene box), no hash grid, a 256-wide
+    trunk of 4 layers (3 hidden after the first), :data:`LITERATURE_SAMPLES`, each method's own learning rates with
+    the decay stretched over ``iters``. Meant for the detail scene at 200x200 (100 training views) and long budgets
+    in resumable pieces (``--piece``); the SL2A-INR comparison ran 37.5k iterations of Blender lego at 200x200.
+    """
+    groups = ("fields", "proposal-networks", "staf-activations")
+    schedule = " ".join(f"--optimizers.{g}.scheduler.max-steps {iters}" for g in groups)
+    common = (
+        f"--machine.device-type {device} --vis tensorboard --max-num-iterations {iters} --steps-per-save {iters} "
+        f"--steps-per-eval-batch {iters + 1} --steps-per-eval-image {iters + 1} "
+        f"--steps-per-eval-all-images {iters + 1} --save-only-latest-checkpoint True "
+        f"--pipeline.datamanager.train-num-rays-per-batch {rays} --logging.local-writer.enable False "
+        "--pipeline.model.near-plane 2 --pipeline.model.far-plane 6 --pipeline.model.background-color white "
+        "--pipeline.model.proposal-initial-sampler uniform --pipeline.model.disable-scene-contraction True "
+        f"{LITERATURE_SAMPLES} --pipeline.model.proposal-warmup {max(iters // 10, 1)} "
+        f"--pipeline.model.proposal-weights-anneal-max-num-iters {max(iters // 20, 1)} "
+        f"--pipeline.model.hidden-dim 256 --pipeline.model.num-layers 3 {schedule}"
+    )
+    sine = "--pipeline.model.first-omega 30 --pipeline.model.hidden-omega 30"
+    runs = [
+        ("literature: staf", f"staf {common}"),
+        ("literature: siren field", f"staf {common} --pipeline.model.activation siren {sine}"),
+        ("literature: finer field", f"staf {common} --pipeline.model.activation finer {sine}"),
+        ("literature: relu+PE field", f"staf {common} --pipeline.model.activation relu"),
+    ]
+    return [(label, shlex.split(a), False) for label, a in runs]
+
+
+def _latest_step(run_root: Path) -> int:
+    """Highest checkpoint step saved under ``run_root`` (any of its timestamped runs), -1 if none."""
+    steps = [int(p.stem.split("-")[-1]) for p in run_root.glob("*/*/nerfstudio_models/step-*.ckpt")]
+    return max(steps, default=-1)
+
+
+def _with_value(train_args: List[str], flag: str, value: str) -> List[str]:
+    out = list(train_args)
+    out[out.index(flag) + 1] = value
+    return out
+
+
 def tool_path(tool: str) -> str:
     """A console script beside this interpreter, else on ``PATH`` (wheels installed with ``pip --target``)."""
     beside = Path(sys.executable).parent / tool
@@ -183,8 +242,22 @@ def run_one(
     command = shlex.join(["ns-train", *train_args, *data_args, *dataparser])
     print(f"== {label}: {command}", flush=True)
     start = time.perf_counter()
-    train_cmd = _command("ns-train", [*train_args, *data_args, *dataparser], stub)
-    subprocess.run(train_cmd, check=True, stdout=subprocess.DEVNULL)
+    if not args.piece:
+        train_cmd = _command("ns-train", [*train_args, *data_args, *dataparser], stub)
+        subprocess.run(train_cmd, check=True, stdout=subprocess.DEVNULL)
+    else:  # resumable: each piece continues from the last checkpoint (ns-train --load-dir), done pieces are skipped
+        while (done := _latest_step(out / "runs" / slug) + 1) < args.iters:
+            n = min(args.piece, args.iters - done)
+            piece_args = _with_value(train_args, "--max-num-iterations", str(n))
+            piece_args = _with_value(piece_args, "--steps-per-save", str(n))
+            if done > 0:
+                models = max(
+                    (out / "runs" / slug).glob("*/*/nerfstudio_models/step-*.ckpt"), key=lambda p: int(p.stem[5:])
+                ).parent
+                piece_args += ["--load-dir", str(models)]
+            print(f"   {label}: iterations {done}-{done + n - 1}", flush=True)
+            subprocess.run(_command("ns-train", [*piece_args, *data_args, *dataparser], stub), check=True,
+                           stdout=subprocess.DEVNULL)  # fmt: skip
     wall = time.perf_counter() - start
     config = max((out / "runs" / slug).glob("*/*/config.yml"), key=lambda p: p.stat().st_mtime)
     eval_json = config.parent / "eval.json"
@@ -269,6 +342,20 @@ def main() -> None:
         help='run every chosen method once per set of extra ns-train arguments ("" = none): one factor at a time',
     )
     parser.add_argument(
+        "--protocol",
+        choices=["cpu", "literature"],
+        default="cpu",
+        help="cpu: the CPU-sized comparison (64x2 fields, 64+32 proposal samples, 32 field samples, contraction); "
+        "literature: pure-MLP fields as the published comparisons train them (see literature_variants)",
+    )
+    parser.add_argument(
+        "--piece",
+        type=int,
+        default=0,
+        help="train in resumable pieces of this many iterations (ns-train --load-dir); rerunning the same command "
+        "continues where it stopped",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="runs at once (a machine with many cores or a GPU; timings then share it)"
     )
     parser.add_argument("--table", type=Path, default=None, help="also write the markdown table here")
@@ -287,9 +374,12 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     results: Dict[str, Dict] = json.loads(results_path.read_text()) if results_path.exists() else {}
     extras = extra_variants(args.iters, args.rays, args.device, args.method_defaults)
+    base = variants(args.iters, args.rays, args.device, args.method_defaults)
+    if args.protocol == "literature":
+        base, extras = literature_variants(args.iters, args.rays, args.device), []
     chosen = [
         (label, train_args, stub)
-        for label, train_args, stub in variants(args.iters, args.rays, args.device, args.method_defaults) + extras
+        for label, train_args, stub in base + extras
         if (label in args.only if args.only else not any(label == e[0] for e in extras))
     ]
     if args.flags:
