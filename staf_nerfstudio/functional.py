@@ -5,7 +5,8 @@ tensors ``a`` (amplitudes), ``w`` (frequencies) and ``p`` (phases) have shape ``
 every neuron of a layer ("layer" and "network" sharing) and ``(F, tau)`` when each of the ``F`` neurons has its own
 ("neuron" sharing); ``z`` has shape ``(..., F)``.
 
-Two plain-torch formulations live in the leaf module :mod:`staf_nerfstudio.reference` (re-exported here):
+Two plain-torch formulations (re-exported here): the reference in the leaf module :mod:`staf_nerfstudio.reference`,
+the lean loop in :mod:`staf_nerfstudio.autograd_path`:
 
 * :func:`staf_reference` is the authors' formulation: it broadcasts ``z`` to ``(..., F, tau)``, and autograd keeps
   those tau-times-larger tensors for the backward pass. It is the plain reference every fast path is tested against.
@@ -32,20 +33,16 @@ from typing import Dict, Tuple
 from jaxtyping import Float
 from torch import Tensor
 
-from staf_nerfstudio.kernels import CPP_DTYPES, TRITON_DTYPES
-from staf_nerfstudio.reference import (  # noqa: F401  (re-exported: staf_nerfstudio.functional.* is public)
+from staf_nerfstudio.autograd_path import (  # noqa: F401  (re-exported: staf_nerfstudio.functional.* is public)
     StafFunction,
-    StafImpl,
-    check_shapes,
-    fused_function,
     staf_autograd,
     staf_loop_backward,
     staf_loop_forward,
-    staf_reference,
     traced,
 )
+from staf_nerfstudio.kernels import CPP_DTYPES, TRITON_DTYPES
+from staf_nerfstudio.reference import StafImpl, check_shapes, staf_reference  # noqa: F401  (re-exported)
 
-_check_shapes = check_shapes  # former private name
 
 def staf_cpp(z: Tensor, amplitudes: Tensor, frequencies: Tensor, phases: Tensor) -> Tensor:
     """Fused C++ CPU kernel (:mod:`staf_nerfstudio.kernels.cpu_staf`); the autograd path where it cannot run."""

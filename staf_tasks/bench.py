@@ -60,8 +60,8 @@ def plan_runs(base: FitConfig, bench_dir: Path, configs: Sequence[FitConfig], re
     and (with ``task_name``) a fit whose tensors would not fit in memory.
     """
     from staf_nerfstudio.locking import LOCK_NAME
+    from staf_tasks.config import RUN_CONFIG_NAME
     from staf_tasks.runner import (
-        CONFIG_NAME,
         METRICS_NAME,
         busy_check,
         check_fit_memory,
@@ -92,7 +92,7 @@ def plan_runs(base: FitConfig, bench_dir: Path, configs: Sequence[FitConfig], re
         if task is not None:
             check_fit_memory(task, cfg)
         state = "run"
-        if resume and (run_dir / CHECKPOINT_NAME).exists() and (run_dir / CONFIG_NAME).exists():
+        if resume and (run_dir / CHECKPOINT_NAME).exists() and (run_dir / RUN_CONFIG_NAME).exists():
             _, saved = load_run_config(run_dir)
             done = checkpoint_epoch(run_dir)
             check_resume(run_dir, saved, resumed(cfg), done)

@@ -40,7 +40,6 @@ from staf_tasks.validate import (
     fit_memory_terms,
 )
 
-CONFIG_NAME = RUN_CONFIG_NAME
 METRICS_NAME = "metrics.json"
 
 
@@ -94,7 +93,7 @@ def _load_weights(model: nn.Module, state: Dict[str, Any], run_dir: Path, model_
     try:
         model.load_state_dict(state["model"])
     except (RuntimeError, KeyError, TypeError):
-        raise StafUserError(f"{run_dir}/{CHECKPOINT_NAME} does not hold the network its {CONFIG_NAME} describes "
+        raise StafUserError(f"{run_dir}/{CHECKPOINT_NAME} does not hold the network its {RUN_CONFIG_NAME} describes "
                             f"(model {model_name}): it was copied from another run or changed by hand; {fix}") from None
 
 
@@ -277,7 +276,7 @@ def _write_run(task: Task, cfg: FitConfig, run_dir: Path, prepared: Prepared, mo
 
     def write_config() -> None:
         if not written:
-            save_config(run_dir / CONFIG_NAME, cfg, extra={"task": task_name})
+            save_config(run_dir / RUN_CONFIG_NAME, cfg, extra={"task": task_name})
             written.append(True)
 
     try:
@@ -322,7 +321,7 @@ def _write_run(task: Task, cfg: FitConfig, run_dir: Path, prepared: Prepared, mo
         run_dir / "curves.png", {cfg.model: result.history}, metric=task.primary_metric,
         title=f"{task_name}: {cfg.model} (clean evaluation passes)",
     )
-    metrics["files"] = {**files, "curves": "curves.png", "checkpoint": CHECKPOINT_NAME, "config": CONFIG_NAME}
+    metrics["files"] = {**files, "curves": "curves.png", "checkpoint": CHECKPOINT_NAME, "config": RUN_CONFIG_NAME}
     write_json(run_dir / METRICS_NAME, metrics)
     return RunSummary(run_dir, metrics, result)
 
@@ -363,7 +362,7 @@ def load_run(run_dir: Path) -> Tuple[Task, FitConfig, nn.Module, Dict[str, Any]]
 
 def run_files(run_dir: Path) -> set:
     """The files a run folder's training wrote (what staf-render must not replace)."""
-    names = {CONFIG_NAME, CHECKPOINT_NAME, METRICS_NAME, "curves.png"}
+    names = {RUN_CONFIG_NAME, CHECKPOINT_NAME, METRICS_NAME, "curves.png"}
     try:
         names |= set(json.loads((Path(run_dir) / METRICS_NAME).read_text()).get("files", {}).values())
     except (OSError, ValueError, AttributeError):

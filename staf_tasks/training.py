@@ -3,7 +3,6 @@ of coordinates, clean evaluation passes, atomic checkpoints and resume."""
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import math
 import shutil
@@ -234,8 +233,3 @@ def _tensor_bytes(obj: Any) -> int:
     if isinstance(obj, (list, tuple)):
         return sum(_tensor_bytes(v) for v in obj)
     return 0
-
-
-def config_to_dict(cfg) -> dict:
-    """A dataclass config as plain data (for config.yml / metrics.json)."""
-    return dataclasses.asdict(cfg)

@@ -1,6 +1,7 @@
 """Fused STAF activation kernels: a C++ kernel for the CPU (:mod:`.cpu_staf`) and Triton kernels for CUDA
 (:mod:`.triton_staf`, imported only when a CUDA tensor needs it). :mod:`staf_nerfstudio.functional` registers them
-and picks one per device and dtype. Both build on the plain-torch leaf :mod:`staf_nerfstudio.reference`.
+and picks one per device and dtype. Both are wrapped for autograd by :mod:`.fused` and fall back to
+:mod:`staf_nerfstudio.autograd_path`; both are tested against the plain-torch leaf :mod:`staf_nerfstudio.reference`.
 """
 
 from __future__ import annotations

@@ -32,9 +32,11 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from staf_nerfstudio.autograd_path import staf_autograd, traced
 from staf_nerfstudio.io import atomic_path
 from staf_nerfstudio.kernels import CPP_DTYPES
-from staf_nerfstudio.reference import check_shapes, fused_function, staf_autograd, traced
+from staf_nerfstudio.kernels.fused import fused_function
+from staf_nerfstudio.reference import check_shapes
 
 _SOURCE = Path(__file__).with_name("staf_cpu.cpp")
 # Not -ffast-math: linking a shared library with it pulls in crtfastmath.o, which turns on flush-to-zero for the whole

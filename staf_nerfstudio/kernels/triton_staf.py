@@ -26,8 +26,10 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
+from staf_nerfstudio.autograd_path import staf_autograd, traced
 from staf_nerfstudio.kernels import TRITON_DTYPES
-from staf_nerfstudio.reference import check_shapes, fused_function, staf_autograd, traced
+from staf_nerfstudio.kernels.fused import fused_function
+from staf_nerfstudio.reference import check_shapes
 
 
 def interpreter_enabled() -> bool:
