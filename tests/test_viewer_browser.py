@@ -33,6 +33,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 import torch
+from nerf_sizes import TINY as TINY_FIELD
 
 from staf_nerfstudio.scene import make_scene
 
@@ -40,14 +41,8 @@ pytestmark = pytest.mark.filterwarnings("ignore")
 
 RES = 32
 ITERATIONS = 150
-TINY = {
-    "hidden_dim": 32,
-    "num_layers": 1,
-    "hidden_dim_color": 16,
-    "proposal_hidden_dim": 16,
-    "num_proposal_samples_per_ray": (32, 16),
-    "num_nerf_samples_per_ray": 16,
-}
+# the shared tiny field, twice as wide and with twice the samples: the viewer must show a recognisable scene
+TINY = {**TINY_FIELD, "hidden_dim": 32, "num_proposal_samples_per_ray": (32, 16), "num_nerf_samples_per_ray": 16}
 VIEWPORT = {"width": 960, "height": 540}  # small: the headless browser draws WebGL on the CPU
 START_TIMEOUT_S = 300.0  # ns-viewer imports nerfstudio and loads the run; minutes on a loaded 2-core machine
 RENDER_TIMEOUT_S = 300.0
