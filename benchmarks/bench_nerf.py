@@ -342,6 +342,12 @@ def main() -> None:
         help='run every chosen method once per set of extra ns-train arguments ("" = none): one factor at a time',
     )
     parser.add_argument(
+        "--bounded",
+        action="store_true",
+        help="every staf / staf-hash row without scene contraction (--pipeline.model.disable-scene-contraction True: "
+        "the field is zero outside the Blender scene box); sine fields need it on bounded scenes (see the NeRF docs)",
+    )
+    parser.add_argument(
         "--protocol",
         choices=["cpu", "literature"],
         default="cpu",
@@ -382,6 +388,12 @@ def main() -> None:
         for label, train_args, stub in base + extras
         if (label in args.only if args.only else not any(label == e[0] for e in extras))
     ]
+    if args.bounded:
+        bounded = ["--pipeline.model.disable-scene-contraction", "True"]
+        chosen = [
+            (f"{label} [bounded]", a + bounded, stub) if a[0] in ("staf", "staf-hash") else (label, a, stub)
+            for label, a, stub in chosen
+        ]
     if args.flags:
         chosen = [(f"{label} [{args.flags}]", a + shlex.split(args.flags), stub) for label, a, stub in chosen]
     if args.flag_sets is not None:
