@@ -440,3 +440,24 @@ def test_full_disk_is_one_line_and_changes_nothing(tmp_path, small_disk):
                                                       "4", "--no-progress"]}])
     _one_error_line(done["resume"], "is full", str(run), "--resume")
     assert _snapshot(run) == before
+
+
+def test_make_scene_refuses_a_scene_folder_being_written(tmp_path):
+    """staf-make-scene takes the same writer lock: while another process holds a scene folder, even --overwrite is
+    refused in one line naming the holder, and the folder keeps every byte."""
+    from staf_nerfstudio.locking import FolderLock
+
+    scene = tmp_path / "scene"
+    scene.mkdir()
+    (scene / "transforms_train.json").write_text("{}\n")
+    with FolderLock(scene, "scene folder"):
+        before = _snapshot(scene)
+        result = subprocess.run(
+            [sys.executable, "-m", "staf_nerfstudio.scene", str(scene), "--res", "4", "--views", "1", "1", "1",
+             "--overwrite"],
+            capture_output=True, text=True, env=_env(), timeout=300,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"being written by process {os.getpid()}" in lines[0], result.stderr
+        assert _snapshot(scene) == before
