@@ -16,7 +16,7 @@ its signal needs other values (e.g. the NeRF method's omega 10 and Fourier-featu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, Union, get_args
 
 StafSharing = Literal["layer", "neuron", "network"]
 """Who shares one set of STAF activation parameters: every neuron of a layer, each neuron alone, or every layer."""
@@ -24,8 +24,10 @@ StafInit = Literal["official", "unit", "siren"]
 """STAF init: "official" (authors' code, post-activations N(0, 1/4)), "unit" (the theorem's N(0, 1)) or "siren"
 (exactly a SIREN at step 0 plus small harmonic terms)."""
 
-MODEL_NAMES = ("staf", "siren", "wire", "finer", "gauss", "relu-pe")
-"""Names :func:`staf_nerfstudio.networks.build_model` accepts."""
+ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]
+"""A network of the registry: what ``--model`` takes and :func:`staf_nerfstudio.networks.build_model` builds."""
+MODEL_NAMES = get_args(ModelName)
+"""The same names as a tuple (for messages and loops)."""
 
 
 @dataclass

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Dict, Literal, Optional, Tuple
+from typing import Annotated, Dict, Optional, Tuple
 
 import tyro
 
-from staf_nerfstudio.settings import FinerSettings, ModelsConfig, SirenSettings, StafSettings
+from staf_nerfstudio.settings import FinerSettings, ModelName, ModelsConfig, SirenSettings, StafSettings
 from staf_tasks.errors import StafUserError
 
 
@@ -43,8 +43,6 @@ class TrainConfig:
     device: str = "auto"
     """auto (CUDA when available), cpu or cuda."""
 
-
-ModelName = Literal["staf", "siren", "wire", "finer", "gauss", "relu-pe"]
 
 SMOOTH_STAF = {"first_extra_amplitude": 0.0}
 """STAF for audio and denoising: no harmonics in the first activation at the start, since they add input frequencies

@@ -167,7 +167,8 @@ class NtkConfig:
     """Folder for ntk_spectrum.png, ntk_eigenfunctions.png, ntk_eigenvalues.json (all eigenvalues and summaries) and
     ntk_eigenvectors.npz (the grid and each model's leading eigenvectors as columns)."""
     models: Tuple[str, ...] = ("staf", "siren", "relu-pe")
-    """Model names from staf_nerfstudio.networks.MODEL_NAMES."""
+    """Networks to compare: names of the registry (staf_nerfstudio.settings.ModelName); an unknown one is refused
+    in one line naming the allowed ones."""
     model_settings: ModelsConfig = field(default_factory=ModelsConfig)
     """Per-model settings (staf_nerfstudio.settings.ModelsConfig)."""
     dims: int = 2
