@@ -14,8 +14,8 @@ import numpy as np
 
 from staf_nerfstudio.io import write_json, write_text
 from staf_nerfstudio.plotting import pyplot, save_figure
+from staf_nerfstudio.settings import MODEL_NAMES
 from staf_tasks.errors import StafUserError, interrupt_hint
-from staf_tasks.models import MODEL_NAMES
 from staf_tasks.sweep import (
     RayOptions,
     Runner,

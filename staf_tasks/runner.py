@@ -16,6 +16,7 @@ from torch import nn
 
 from staf_nerfstudio.io import remove_stale_temp_files, write_json
 from staf_nerfstudio.locking import LOCK_NAME, FolderBusyError, FolderLock, check_not_busy
+from staf_nerfstudio.networks import build_model, count_parameters
 from staf_tasks.config import (
     RUN_CONFIG_NAME,
     apply_overrides,
@@ -25,7 +26,6 @@ from staf_tasks.config import (
     to_plain,
 )
 from staf_tasks.errors import StafUserError, interrupt_hint
-from staf_tasks.models import build_model, count_parameters
 from staf_tasks.plots import plot_curves
 from staf_tasks.task_configs import task_config_class
 from staf_tasks.tasks import FitConfig, Prepared, Task, get_task

@@ -9,16 +9,16 @@ import torch
 from torch import nn
 
 from staf_nerfstudio import StafMLP
-from staf_tasks.models import (
+from staf_nerfstudio.networks import (
     MODEL_NAMES,
     ComplexLinear,
     FinerLayer,
-    FinerModelConfig,
+    FinerSettings,
     FourierFeatures,
     GaborLayer,
     ModelsConfig,
-    StafModelConfig,
-    WireModelConfig,
+    StafSettings,
+    WireSettings,
     build_model,
     count_parameters,
 )
@@ -67,7 +67,7 @@ def test_image_shape_parameter_counts() -> None:
 
 
 def test_staf_comes_from_staf_nerfstudio_with_its_settings() -> None:
-    config = ModelsConfig(staf=StafModelConfig(tau=3, first_omega=60.0, skip=True, sharing="neuron", init="unit"))
+    config = ModelsConfig(staf=StafSettings(tau=3, first_omega=60.0, skip=True, sharing="neuron", init="unit"))
     model = build_model("staf", 2, 3, hidden_features=8, hidden_layers=2, config=config)
     assert isinstance(model, StafMLP)
     assert model.tau == 3 and model.sharing == "neuron" and model.init == "unit"
@@ -92,7 +92,7 @@ def test_siren_init_bounds() -> None:
 
 def test_finer_first_bias_range_and_detached_scale() -> None:
     torch.manual_seed(0)
-    model = build_model("finer", **IMAGE_SHAPE, config=ModelsConfig(finer=FinerModelConfig(first_bias_scale=5.0)))
+    model = build_model("finer", **IMAGE_SHAPE, config=ModelsConfig(finer=FinerSettings(first_bias_scale=5.0)))
     bias = model.layers[0].linear.bias
     assert bias.abs().max() <= 5.0 and bias.abs().max() > 4.5
     assert model.layers[1].linear.bias.abs().max() <= 1 / math.sqrt(256)  # other biases keep PyTorch's init
@@ -180,7 +180,7 @@ def test_unknown_name_and_bad_sizes() -> None:
     with pytest.raises(ValueError, match="in_features"):
         build_model("gauss", 0, 3)
     with pytest.raises(ValueError, match="wire.sigma"):
-        build_model("wire", 2, 3, config=ModelsConfig(wire=WireModelConfig(sigma=0.0)))
+        build_model("wire", 2, 3, config=ModelsConfig(wire=WireSettings(sigma=0.0)))
 
 
 def test_models_config_is_a_cli_and_hands_out_each_models_settings() -> None:
@@ -206,7 +206,7 @@ def test_count_parameters_counts_shared_once_and_complex_twice() -> None:
 def test_tiny_fit_reduces_loss(name: str) -> None:
     torch.manual_seed(0)
     # WIRE at the STAF authors' omega 30 barely moves on this toy in 200 steps; WIRE's own default omega 20 fits it
-    config = ModelsConfig(wire=WireModelConfig(omega=20.0))
+    config = ModelsConfig(wire=WireSettings(omega=20.0))
     model = build_model(name, 1, 1, hidden_features=32, hidden_layers=1, config=config)
     x = torch.linspace(-1, 1, 128).unsqueeze(-1)
     y = torch.sin(4 * math.pi * x)
@@ -245,7 +245,7 @@ def test_hidden_omega_sets_sine_argument_scale_against_siren() -> None:
     siren_rms = _hidden_sine_argument_rms(siren, x, 2)
     assert 1.2 < siren_rms < 1.7
     for omega in (10.0, 30.0):
-        staf_settings = StafModelConfig(first_omega=60.0, hidden_omega=omega, sharing="neuron", init="official")
+        staf_settings = StafSettings(first_omega=60.0, hidden_omega=omega, sharing="neuron", init="official")
         settings = ModelsConfig(staf=staf_settings)
         staf = build_model("staf", 2, 3, 256, 3, settings)
         assert _hidden_sine_argument_rms(staf, x, 2) == pytest.approx(omega / 6, rel=0.15)

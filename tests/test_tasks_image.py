@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
+from staf_nerfstudio.settings import MODEL_NAMES
 from staf_tasks.cli import activations_entrypoint, bench_entrypoint, fit_entrypoint, render_entrypoint
-from staf_tasks.models import MODEL_NAMES
 
 TINY = ["--size", "12", "12", "--hidden-features", "16", "--hidden-layers", "1", "--no-progress",
         "--train.batch-size", "64", "--train.eval-every", "1"]

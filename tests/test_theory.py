@@ -171,7 +171,7 @@ def test_ntk_matches_explicit_jacobians(out_features, sharing):
 @pytest.mark.parametrize("name", ["siren", "wire", "finer", "gauss", "relu-pe"])
 def test_ntk_of_every_baseline_matches_explicit_jacobians(name):
     """Baselines from the model registry (WIRE is complex inside, ReLU+PE has a buffer); one head weight frozen."""
-    from staf_tasks.models import build_model
+    from staf_nerfstudio.networks import build_model
 
     torch.manual_seed(6)
     model = build_model(name, 2, 1, hidden_features=8, hidden_layers=1).double()
@@ -183,7 +183,7 @@ def test_ntk_of_every_baseline_matches_explicit_jacobians(name):
 
 
 def test_ntk_of_a_baseline_with_buffers_and_its_spectrum():
-    from staf_tasks.models import build_model
+    from staf_nerfstudio.networks import build_model
 
     torch.manual_seed(4)
     model = build_model("relu-pe", 1, 1, hidden_features=8, hidden_layers=1).double()  # Fourier features: a buffer
