@@ -18,6 +18,8 @@ from staf_tasks.task_configs import ImageFitConfig
 from staf_tasks.tasks.image import ImageTask
 from staf_tasks.training import FitProblem, TrainConfig, fit, param_groups
 
+pytestmark = pytest.mark.slow  # seconds to a minute each: out of the quick loop (-m "not slow"), in make test
+
 IMAGE_STEPS = 100
 """Full-batch Adam steps of the image fits (astronaut at 32x32, a 2-64x2-3 network, lr 1e-3 decayed to 5%)."""
 

@@ -22,7 +22,7 @@ from nerf_sizes import TINY
 
 from staf_nerfstudio.scene import make_scene
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]
 
 WORLD_SIZE = 2
 STEPS = 4

@@ -64,6 +64,7 @@ def local_ray():
     ray.shutdown()
 
 
+@pytest.mark.slow
 def test_ray_sweep_equals_sequential_metric_for_metric(tmp_path, local_ray, capsys):
     args = ["image", "--models", "staf,siren", "--seeds", "2", "--data", "astronaut", "camera", *TINY]
     assert bench(tmp_path / "seq", *args) == 0
@@ -85,6 +86,7 @@ def test_ray_sweep_equals_sequential_metric_for_metric(tmp_path, local_ray, caps
             {k: v for k, v in r.items() if k != "time_s"} for r in history[1]]
 
 
+@pytest.mark.slow
 def test_a_dead_worker_is_retried_and_a_lost_fit_reported(tmp_path, local_ray):
     from staf_tasks.tasks import get_task
 

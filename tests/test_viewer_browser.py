@@ -37,7 +37,7 @@ from nerf_sizes import TINY as TINY_FIELD
 
 from staf_nerfstudio.scene import make_scene
 
-pytestmark = pytest.mark.filterwarnings("ignore")
+pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]
 
 RES = 32
 ITERATIONS = 150
