@@ -37,5 +37,7 @@ for seed in $SEEDS; do
   for image in astronaut camera coffee chelsea rocket; do
     run staf "$seed" "$image" --model staf
     run finer "$seed" "$image" --config image_finer
+    # FINER at its own image script's lr 5e-4 too: at lr 1e-4 it is still rising at the end of the full budget
+    run finer-lr5e-4 "$seed" "$image" --config image_finer --train.lr 5e-4
   done
 done
