@@ -238,6 +238,31 @@ def test_cpp_falls_back_cleanly(tmp_path, env, status):
 
 
 @needs_cpp
+def test_cpu_kernel_splits_rows_on_torchs_openmp_threads():
+    """Built with OpenMP where the compiler has it, the kernel runs its chunks on the OpenMP runtime torch loaded (a
+    Python thread pool would compete with torch's spinning threads); a split call equals an unsplit one bit for bit."""
+    import staf_nerfstudio.kernels.cpu_staf as cpu
+
+    assert cpu_kernel_available()
+    gcc = shutil.which("g++")
+    libgomp = gcc and subprocess.run([gcc, "-print-file-name=libgomp.so"], capture_output=True, text=True).stdout
+    if not os.environ.get("CXX") and libgomp and os.path.isabs(libgomp.strip()):  # g++ with its OpenMP runtime
+        assert cpu.cpu_kernel_threading() == "openmp", cpu.cpu_kernel_threading()
+    z, params, grad = _inputs((1031, 33), "neuron", 3, torch.float32)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        split = _run(staf_cpp, z, params, grad)
+        torch.set_num_threads(1)
+        whole = _run(staf_cpp, z, params, grad)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(split[0], whole[0]) and torch.equal(split[1][0], whole[1][0])  # rows are independent
+    for a, b in zip(split[1][1:], whole[1][1:]):  # parameter sums: the same terms, added in another grouping
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+@needs_cpp
 def test_loading_the_kernel_keeps_denormals():
     """The library must not switch the process to flush-to-zero (what -ffast-math's crtfastmath.o would do)."""
     assert cpu_kernel_available()

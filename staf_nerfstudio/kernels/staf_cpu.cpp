@@ -1,7 +1,8 @@
 // Fused STAF activation kernels for the CPU: sigma(z) = sum_i a_i sin(w_i z + p_i) and its backward.
 //
 // Built at first use by staf_nerfstudio/kernels/cpu_staf.py (plain C ABI, loaded with ctypes, no torch headers, so
-// it compiles in about a second). The Python side splits the rows between threads and hands each call one chunk.
+// it compiles in about a second). Each call splits its rows into chunks over the OpenMP team (see forward_chunks); a
+// build without OpenMP runs its chunks in turn and the Python side spreads single-chunk calls over a thread pool.
 //
 // Layout: z, grad_out, out, grad_z are (rows, F) row-major; the parameters are given per term and feature as
 // (tau, F) row-major (shared parameters are broadcast over F by the caller), so the innermost loop runs over F with
@@ -159,30 +160,73 @@ int backward(const T* __restrict g, const T* __restrict z, const T* __restrict a
   return 0;
 }
 
+// Rows split into `chunks` contiguous ranges of ceil(rows / chunks) rows. With OpenMP the ranges run on the
+// process's OpenMP team (the threads torch itself uses: the library binds to the libgomp torch loaded, so no second
+// set of threads competes with torch's spinning ones); without it, one after the other (the caller then splits).
+// The backward's chunk k adds into acc + k * 3 * tau * F.
+template <typename T>
+void forward_chunks(const T* z, const T* a, const T* w, const T* p, T* out, int64_t rows, int64_t F, int64_t tau,
+                    int64_t chunks) {
+  const int64_t step = chunks > 0 ? (rows + chunks - 1) / chunks : rows;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static, 1) if (chunks > 1)
+#endif
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t r0 = k * step, r1 = r0 + step < rows ? r0 + step : rows;
+    if (r0 < r1) forward<T>(z + r0 * F, a, w, p, out + r0 * F, r1 - r0, F, tau);
+  }
+}
+
+template <typename T>
+int backward_chunks(const T* g, const T* z, const T* aw, const T* w, const T* p, T* gz, double* acc, int64_t rows,
+                    int64_t F, int64_t tau, int64_t chunks) {
+  const int64_t step = chunks > 0 ? (rows + chunks - 1) / chunks : rows;
+  int status = 0;
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(static_cast<int>(chunks)) schedule(static, 1) if (chunks > 1) \
+    reduction(| : status)
+#endif
+  for (int64_t k = 0; k < chunks; ++k) {
+    const int64_t r0 = k * step, r1 = r0 + step < rows ? r0 + step : rows;
+    if (r0 < r1) {
+      status |= backward<T>(g + r0 * F, z + r0 * F, aw, w, p, gz + r0 * F, acc + k * 3 * tau * F, r1 - r0, F, tau);
+    }
+  }
+  return status;
+}
+
 }  // namespace
 
 extern "C" {
 
-int staf_abi_version() { return 1; }
+int staf_abi_version() { return 2; }
+
+int staf_openmp() {
+#ifdef _OPENMP
+  return 1;
+#else
+  return 0;
+#endif
+}
 
 void staf_forward_f32(const float* z, const float* a, const float* w, const float* p, float* out, int64_t rows,
-                      int64_t F, int64_t tau) {
-  forward<float>(z, a, w, p, out, rows, F, tau);
+                      int64_t F, int64_t tau, int64_t chunks) {
+  forward_chunks<float>(z, a, w, p, out, rows, F, tau, chunks);
 }
 
 void staf_forward_f64(const double* z, const double* a, const double* w, const double* p, double* out, int64_t rows,
-                      int64_t F, int64_t tau) {
-  forward<double>(z, a, w, p, out, rows, F, tau);
+                      int64_t F, int64_t tau, int64_t chunks) {
+  forward_chunks<double>(z, a, w, p, out, rows, F, tau, chunks);
 }
 
 int staf_backward_f32(const float* g, const float* z, const float* aw, const float* w, const float* p, float* gz,
-                      double* acc, int64_t rows, int64_t F, int64_t tau) {
-  return backward<float>(g, z, aw, w, p, gz, acc, rows, F, tau);
+                      double* acc, int64_t rows, int64_t F, int64_t tau, int64_t chunks) {
+  return backward_chunks<float>(g, z, aw, w, p, gz, acc, rows, F, tau, chunks);
 }
 
 int staf_backward_f64(const double* g, const double* z, const double* aw, const double* w, const double* p,
-                      double* gz, double* acc, int64_t rows, int64_t F, int64_t tau) {
-  return backward<double>(g, z, aw, w, p, gz, acc, rows, F, tau);
+                      double* gz, double* acc, int64_t rows, int64_t F, int64_t tau, int64_t chunks) {
+  return backward_chunks<double>(g, z, aw, w, p, gz, acc, rows, F, tau, chunks);
 }
 
 }  // extern "C"
