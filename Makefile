@@ -9,7 +9,7 @@ STAMP := $(VENV)/.staf-installed
 .PHONY: install demo test lint bench clean
 
 # System programs, installed with apt-get when running as root (CI): ffmpeg (nerfstudio's ns-render) and Debian's
-# chromium (tests/test_viewer_browser.py opens ns-viewer in it through Playwright; Playwright's own browser download
+# chromium (tests/nerf/test_viewer_browser.py opens ns-viewer in it through Playwright; Playwright's own browser download
 # is never used). Without them the affected tests skip and say so.
 APT_PROGRAMS := ffmpeg chromium
 

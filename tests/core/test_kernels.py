@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from conftest import rel_err
 
 from staf_nerfstudio import StafActivation, StafMLP
 from staf_nerfstudio.functional import (
@@ -46,23 +47,16 @@ def _run(fn, z, params, grad):
     return out.detach(), grads
 
 
-def _rel_err(a, b):
-    if b.numel() == 0:
-        assert a.numel() == 0
-        return 0.0
-    return ((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-30)).item()
-
-
 def _compare(fn, shape, sharing, tau, dtype, tol):
     z, params, grad = _inputs(shape, sharing, tau, dtype)
     out, grads = _run(fn, z, params, grad)
     # The reference in float64 on the same (possibly rounded) inputs.
     ref_out, ref_grads = _run(staf_reference, z.double(), [t.double() for t in params], grad.double())
     assert out.shape == ref_out.shape and out.dtype == dtype
-    assert _rel_err(out, ref_out) < tol, f"output: {_rel_err(out, ref_out):.2e}"
+    assert rel_err(out, ref_out) < tol, f"output: {rel_err(out, ref_out):.2e}"
     for name, g, r in zip(("z", "amplitudes", "frequencies", "phases"), grads, ref_grads):
         assert g.shape == r.shape and g.dtype == dtype, name
-        assert _rel_err(g, r) < tol, f"grad {name}: {_rel_err(g, r):.2e}"
+        assert rel_err(g, r) < tol, f"grad {name}: {rel_err(g, r):.2e}"
 
 
 @needs_cpp
@@ -167,10 +161,10 @@ def test_network_paths_match_reference_float64(impl, sharing):
         (out * torch.linspace(-1, 2, out.numel(), dtype=out.dtype).reshape(out.shape)).sum().backward()
         results[name] = (out.detach(), xi.grad, {n: p.grad.clone() for n, p in net.named_parameters()})
     (ref_out, ref_gx, ref_g), (out, gx, g) = results["reference"], results[impl]
-    assert _rel_err(out, ref_out) < 1e-11 and _rel_err(gx, ref_gx) < 1e-11
+    assert rel_err(out, ref_out) < 1e-11 and rel_err(gx, ref_gx) < 1e-11
     assert g.keys() == ref_g.keys()
     for name in g:
-        assert _rel_err(g[name], ref_g[name]) < 1e-11, name
+        assert rel_err(g[name], ref_g[name]) < 1e-11, name
 
 
 def test_auto_dispatch_by_device_and_dtype():

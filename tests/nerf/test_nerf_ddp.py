@@ -18,9 +18,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from nerf_sizes import TINY
-
-from staf_nerfstudio.scene import make_scene
+from conftest import TINY_FIELD as TINY
 
 pytestmark = [pytest.mark.filterwarnings("ignore"), pytest.mark.slow]
 
@@ -113,9 +111,8 @@ def _worker(rank: int, port: int, scene: str, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
-def test_staf_model_trains_in_sync_under_ddp_gloo(tmp_path: Path) -> None:
-    scene = tmp_path / "scene"
-    make_scene(scene, res=16, views=(6, 2, 2), supersample=1)
+def test_staf_model_trains_in_sync_under_ddp_gloo(tmp_path: Path, tiny_scene: Path) -> None:
+    scene = tiny_scene
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

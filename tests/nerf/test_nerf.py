@@ -19,22 +19,19 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from nerf_sizes import TINY
-
-from staf_nerfstudio.scene import make_scene
+from conftest import TINY_FIELD as TINY
+from conftest import TINY_SCENE
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
-RES = 16
+RES = TINY_SCENE["res"]
 TINY_HASH = {**TINY, "hash_levels": 4, "hash_log2_size": 12, "hash_max_res": 64, "proposal_hash_levels": 2,
              "proposal_hash_log2_size": 10, "proposal_hash_max_res": (32,)}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("scene")
-    make_scene(path, res=RES, views=(6, 2, 2), supersample=1)
-    return path
+def scene(tiny_scene: Path) -> Path:
+    return tiny_scene
 
 
 @pytest.fixture(autouse=True)

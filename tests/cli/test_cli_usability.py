@@ -66,7 +66,7 @@ def test_optional_flags_keep_parsing(tmp_path):
 def test_presets_ship_in_the_package_and_match_configs():
     names = preset_names()
     assert {"image", "image_quick", "audio", "shape", "sr", "denoise"} <= set(names)
-    repo_configs = Path(__file__).parents[1] / "configs"
+    repo_configs = Path(__file__).parents[2] / "configs"
     assert sorted(p.stem for p in repo_configs.glob("*.yaml")) == names
     assert all((PRESETS_DIR / f"{name}.yaml").read_text() == (repo_configs / f"{name}.yaml").read_text()
                for name in names)

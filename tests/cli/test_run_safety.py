@@ -25,7 +25,7 @@ import yaml
 from staf_nerfstudio.io import atomic_path, remove_stale_temp_files
 from staf_tasks.cli import bench_entrypoint
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY = ["--hidden-features", "8", "--hidden-layers", "1", "--no-progress", "--train.batch-size", "0"]
 
 # Runs staf-fit and SIGKILLs itself at POINT of the checkpoint write number N (argv: POINT N staf-fit-args...).
@@ -105,7 +105,7 @@ def test_atomic_write_fsyncs_the_file_before_the_rename(tmp_path, monkeypatch):
 
 def test_killed_mid_checkpoint_then_resumes(tmp_path):
     """SIGKILL in the second checkpoint write, at three points; every run then resumes to the end (the resumes run
-    in one process, tests/cli_rows.py)."""
+    in one process, tests/cli/cli_rows.py)."""
     iio.imwrite(tmp_path / "tiny.png", (np.random.default_rng(0).random((6, 6, 3)) * 255).astype(np.uint8))
     points = ["mid-write", "before-rename", "after-rename"]
     for point in points:
@@ -123,7 +123,7 @@ def test_killed_mid_checkpoint_then_resumes(tmp_path):
     rows = [{"id": point, "argv": ["staf-fit", "image", "--resume", str(tmp_path / point), "--no-progress"]}
             for point in points]
     (tmp_path / "rows.json").write_text(json.dumps(rows))
-    subprocess.run([sys.executable, str(REPO / "tests" / "cli_rows.py"), str(tmp_path / "rows.json"),
+    subprocess.run([sys.executable, str(REPO / "tests" / "cli" / "cli_rows.py"), str(tmp_path / "rows.json"),
                     str(tmp_path / "results.json")], env=_env(), check=True, timeout=300)
     for result in json.loads((tmp_path / "results.json").read_text()):
         assert result["code"] == 0, result["stderr"]
@@ -198,9 +198,9 @@ def _tiny_image(tmp_path):
 
 
 def _rows(tmp_path, rows, preexec_fn=None):
-    """Runs staf command lines in one subprocess (tests/cli_rows.py); returns {id: result}."""
+    """Runs staf command lines in one subprocess (tests/cli/cli_rows.py); returns {id: result}."""
     (tmp_path / "rows.json").write_text(json.dumps(rows))
-    subprocess.run([sys.executable, str(REPO / "tests" / "cli_rows.py"), str(tmp_path / "rows.json"),
+    subprocess.run([sys.executable, str(REPO / "tests" / "cli" / "cli_rows.py"), str(tmp_path / "rows.json"),
                     str(tmp_path / "results.json")], env=_env(), check=True, timeout=300, preexec_fn=preexec_fn)
     return {r["id"]: r for r in json.loads((tmp_path / "results.json").read_text())}
 

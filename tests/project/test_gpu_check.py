@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import bench_nerf  # noqa: E402
@@ -37,7 +37,7 @@ def test_gpu_plan_runs_cuda_paths_at_gpu_sizes(monkeypatch):
     steps = _by_name(gpu_check.plan(s))
     triton = steps["kernel-tests-triton"]
     assert triton.env == {"TRITON_INTERPRET": ""}  # compiled for the device, not interpreted
-    assert "tests/test_kernels_triton.py::test_triton_kernels_under_interpreter" in triton.cmd
+    assert "tests/core/test_kernels_triton.py::test_triton_kernels_under_interpreter" in triton.cmd
     assert steps["dispatch"].cmd[-2:] == ["--dispatch-check", "cuda"]
     assert steps["bench-staf"].cmd[2:6] == ["--device", "cuda", "--tf32", "both"]
     assert "--nerf" in steps["bench-nerf-field"].cmd and "cuda" in steps["bench-nerf-field"].cmd

@@ -150,7 +150,7 @@ def test_presets_restate_the_defaults(task):
     from staf_tasks.config import to_plain
     from staf_tasks.tasks import get_task
 
-    preset = yaml.safe_load((Path(__file__).parents[1] / "configs" / f"{task}.yaml").read_text())
+    preset = yaml.safe_load((Path(__file__).parents[2] / "configs" / f"{task}.yaml").read_text())
     defaults = to_plain(get_task(task).config_cls())
 
     def check(expected, actual, where):

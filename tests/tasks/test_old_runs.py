@@ -18,20 +18,16 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import FIXTURES
 
-FIXTURES = Path(__file__).parent / "fixtures"
 NERF_RUNS = FIXTURES / "old_nerf_runs"
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
 @pytest.fixture(scope="module")
-def scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from staf_nerfstudio.scene import make_scene
-
-    path = tmp_path_factory.mktemp("scene")
-    make_scene(path, res=16, views=(6, 2, 2), supersample=1)
-    return path
+def scene(tiny_scene: Path) -> Path:
+    return tiny_scene  # the scene the fixtures were trained on
 
 
 @pytest.mark.parametrize("run", ["staf", "staf-hash", "relu"])

@@ -1,7 +1,7 @@
 """Runs many staf command lines in one Python process, as their console scripts would run them, and records each one's
-exit code, stderr and the files it changed: ``python tests/cli_rows.py ROWS.json RESULTS.json``.
+exit code, stderr and the files it changed: ``python tests/cli/cli_rows.py ROWS.json RESULTS.json``.
 
-Used by ``tests/test_bad_inputs.py``: one process (torch imported once) instead of one per command line. Each row's
+Used by ``tests/cli/test_bad_inputs.py``: one process (torch imported once) instead of one per command line. Each row's
 stdout and stderr are captured at the file-descriptor level, so output from C libraries is caught too, and an
 exception that escapes a command is printed as Python prints it (a traceback) with exit code 1.
 """

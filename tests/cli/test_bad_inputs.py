@@ -1,7 +1,7 @@
 """Bad inputs, tried as a new user would: every one gets one line on stderr naming the problem and the fix, exit 2,
 no traceback, and leaves every file as it was (run folders are compared byte for byte before and after).
 
-The command lines run in a subprocess (``tests/cli_rows.py``: one Python process for all rows, each row's stdout and
+The command lines run in a subprocess (``tests/cli/cli_rows.py``: one Python process for all rows, each row's stdout and
 stderr captured at the file-descriptor level); a few run in their own process where the boundary matters (SIGKILL,
 another user). Rows that are rightly accepted exit 0 with one ``warning:`` line instead.
 """
@@ -22,8 +22,8 @@ import pytest
 import soundfile as sf
 import trimesh
 
-REPO = Path(__file__).resolve().parents[1]
-ROWS_SCRIPT = REPO / "tests" / "cli_rows.py"
+REPO = Path(__file__).resolve().parents[2]
+ROWS_SCRIPT = REPO / "tests" / "cli" / "cli_rows.py"
 TINY = "--hidden-features 8 --hidden-layers 1 --no-progress --train.batch-size 0"
 
 # (id, command line, expected: "error" = exit 2 / "warning" = exit 0 and one warning line / "quiet" = exit 0 and

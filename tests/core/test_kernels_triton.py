@@ -3,7 +3,7 @@
 ``TRITON_INTERPRET=1`` must be set before the kernels are decorated (when their module is first imported), so in a
 normal test run this module has one test that re-runs the module in a fresh interpreter with the variable set (and,
 where a GPU is visible, runs the same cases on CUDA). Run the interpreter cases directly with
-``TRITON_INTERPRET=1 pytest tests/test_kernels_triton.py``. Shapes are tiny: the interpreter executes every program
+``TRITON_INTERPRET=1 pytest tests/core/test_kernels_triton.py``. Shapes are tiny: the interpreter executes every program
 with numpy.
 """
 

@@ -33,7 +33,7 @@ import imageio.v2 as imageio
 import numpy as np
 import pytest
 import torch
-from nerf_sizes import TINY as TINY_FIELD
+from conftest import TINY_FIELD
 
 from staf_nerfstudio.scene import make_scene
 
