@@ -10,7 +10,7 @@ already loaded, so the chunks run on torch's own threads: a separate pool would 
 spin for a while after each of torch's parallel regions (measured: 1.25-1.35x SIREN's step at two threads with a
 pool, against about 1.0x at one thread). Where OpenMP is unavailable (the build falls back to no OpenMP) and in a
 forked child (OpenMP's threads do not survive a fork), the chunks run on a Python thread pool instead (ctypes releases
-the GIL during the call).
+the GIL during the call); ``STAF_DISABLE_OPENMP=1`` asks for the pool too.
 
 When no compiler is found or the build fails, :func:`cpu_kernel_available` is false, the reason is in
 :func:`cpu_kernel_status`, and :func:`staf_cpp` falls back to the lean autograd path. It also falls back for dtypes
@@ -129,7 +129,7 @@ def _build_with(compiler: str, flags: Tuple[str, ...]) -> Path:
 
 def _load() -> Optional[ctypes.CDLL]:
     """Builds (once per machine) and loads the kernel library; None with the reason in ``_status`` on failure."""
-    global _library, _status, _openmp_pid
+    global _library, _status, _openmp_pid, _openmp_missing
     if _status is not None:
         return _library
     with _lock:
@@ -158,7 +158,10 @@ def _load() -> Optional[ctypes.CDLL]:
             bwd = getattr(lib, f"staf_backward_{suffix}")
             bwd.argtypes = [ptr] * 7 + [i64] * 4
             bwd.restype = ctypes.c_int
-        _openmp_pid = os.getpid() if lib.staf_openmp() else None
+        no_openmp = os.environ.get("STAF_DISABLE_OPENMP", "") not in ("", "0")
+        _openmp_pid = os.getpid() if lib.staf_openmp() and not no_openmp else None
+        if no_openmp:
+            _openmp_missing = "disabled by STAF_DISABLE_OPENMP"
         _library, _status = lib, "ok"
         return lib
 

@@ -257,6 +257,17 @@ def test_cpu_kernel_splits_rows_on_torchs_openmp_threads():
 
 
 @needs_cpp
+def test_staf_disable_openmp_takes_the_thread_pool():
+    code = ("from staf_nerfstudio.kernels.cpu_staf import cpu_kernel_threading, staf_cpp; import torch; "
+            "z = torch.randn(1031, 33); one = torch.ones(3); print(cpu_kernel_threading()); "
+            "print(float((staf_cpp(z, one, one, one) - 3 * torch.sin(z + 1)).abs().max()))")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "STAF_DISABLE_OPENMP": "1"})  # fmt: skip
+    threading, err = result.stdout.strip().splitlines()[-2:]
+    assert threading.startswith("thread") and float(err) < 1e-5, result.stdout + result.stderr
+
+
+@needs_cpp
 def test_loading_the_kernel_keeps_denormals():
     """The library must not switch the process to flush-to-zero (what -ffast-math's crtfastmath.o would do)."""
     assert cpu_kernel_available()
