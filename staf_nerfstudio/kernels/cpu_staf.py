@@ -176,6 +176,8 @@ def cpu_kernel_threading() -> str:
     _load()
     if _on_openmp():
         return "openmp"
+    if _openmp_pid is not None and _openmp_pid == os.getpid():
+        return "thread pool: not the main thread"
     if _openmp_pid is not None:
         return "thread pool: a forked child (OpenMP's threads do not survive a fork)"
     return f"thread pool: {_openmp_missing or 'the kernel is not built'}"
@@ -217,8 +219,14 @@ def _run(calls: list) -> None:
 
 
 def _on_openmp() -> bool:
-    """Whether this call can split its rows on the OpenMP team (built with OpenMP, and not in a forked child)."""
-    return _openmp_pid is not None and _openmp_pid == os.getpid()
+    """Whether this call can split its rows on the OpenMP team: built with OpenMP, not in a forked child, and on the
+    main thread (where training runs; other threads, such as ns-viewer's renderer, keep the pool: a second OpenMP team
+    started from such a thread was seen to keep ns-viewer from exiting on Ctrl+C)."""
+    return (
+        _openmp_pid is not None
+        and _openmp_pid == os.getpid()
+        and threading.current_thread() is threading.main_thread()
+    )
 
 
 def _per_term(params: Tensor, features: int, dtype: torch.dtype) -> Tensor:
