@@ -90,7 +90,7 @@ class Step:
 
     name: str
     cmd: List[str]
-    timeout_s: float
+    time_limit: float
     env: Dict[str, str] = field(default_factory=dict)
     background: bool = False  # started at the beginning, waited for at its place in the order
     kind: str = "plain"  # how its output is read: plain, pytest, json, nerf
@@ -395,7 +395,7 @@ class Runner:
         if step.name not in self.background and remaining < 30:  # too little left to start one usefully
             return Result(step.name, "skipped", detail="overall budget spent")
         proc, log, started, ended = self.background.pop(step.name, None) or self._start(step)
-        timeout = max(min(step.timeout_s - (time.monotonic() - started), remaining), 1.0)
+        timeout = max(min(step.time_limit - (time.monotonic() - started), remaining), 1.0)
         try:
             rc = proc.wait(timeout=timeout)
             status = "ok" if rc == 0 else "failed"
@@ -616,7 +616,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.plan:
         for step in steps:
             env = " ".join(f"{k}={v!r}" for k, v in step.env.items())
-            print(f"{step.name} (timeout {step.timeout_s:.0f} s{', background' if step.background else ''}): "
+            print(f"{step.name} (timeout {step.time_limit:.0f} s{', background' if step.background else ''}): "
                   f"{env + ' ' if env else ''}{shlex.join(step.cmd)}")  # fmt: skip
         return 0
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())

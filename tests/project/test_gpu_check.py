@@ -93,8 +93,8 @@ def test_runner_kills_a_hanging_step_and_runs_the_next(tmp_path):
         f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, {str(child)!r}])\n"
         "print('started', flush=True)\ntime.sleep(60)\n"
     )
-    hang = gpu_check.Step("hang", [sys.executable, str(parent)], timeout_s=1.5)
-    quick = gpu_check.Step("quick", [sys.executable, "-c", "print('fine')"], timeout_s=30)
+    hang = gpu_check.Step("hang", [sys.executable, str(parent)], time_limit=1.5)
+    quick = gpu_check.Step("quick", [sys.executable, "-c", "print('fine')"], time_limit=30)
     runner = gpu_check.Runner(s, tmp_path / "log")
     start = time.monotonic()
     first = runner.run(hang)
@@ -110,7 +110,7 @@ def test_runner_kills_a_hanging_step_and_runs_the_next(tmp_path):
 
 def test_background_step_reports_its_own_duration(tmp_path):
     s = gpu_check.Settings(dry_run=True, out=tmp_path, work=tmp_path, budget_s=60)
-    step = gpu_check.Step("bg", [sys.executable, "-c", "print('made')"], timeout_s=30, background=True)
+    step = gpu_check.Step("bg", [sys.executable, "-c", "print('made')"], time_limit=30, background=True)
     runner = gpu_check.Runner(s, tmp_path / "log")
     runner.start_background([step])
     time.sleep(3)
