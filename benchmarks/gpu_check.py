@@ -1,6 +1,6 @@
 """The GPU check as one prepared run for an offline GPU machine: kernel tests on CUDA, the ``auto`` dispatch, the
 step benchmark (SIREN, the default STAF, the authors' STAF on every path), ``staf`` / ``vanilla-nerf`` / ``nerfacto`` /
-``staf-hash`` and the SIREN and ReLU+PE fields of ``staf`` trained for one step budget on a generated scene and
+``staf-hash`` and the SIREN, FINER and ReLU+PE fields of ``staf`` trained for one step budget on a generated scene and
 evaluated, the NeRF-field benchmark, then the faster methods again at nerfacto's training time (equal wall time); one
 JSON and one markdown table under ``--out`` ($OUT when set).
 

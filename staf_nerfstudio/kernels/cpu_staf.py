@@ -6,11 +6,12 @@ One pass over ``z`` computes all ``tau`` terms per element (forward), and one pa
 system C++ compiler (``$CXX``, else ``c++``/``g++``/``clang++``) into a per-user cache
 (``$STAF_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/staf_nerfstudio``, else ``~/.cache/staf_nerfstudio``). Rows are split
 into ``torch.get_num_threads()`` chunks. The library is built with OpenMP and binds to the OpenMP runtime torch has
-already loaded, so the chunks run on torch's own threads: a separate pool would compete with torch's threads, which
-spin for a while after each of torch's parallel regions (measured: 1.25-1.35x SIREN's step at two threads with a
-pool, against about 1.0x at one thread). Where OpenMP is unavailable (the build falls back to no OpenMP) and in a
-forked child (OpenMP's threads do not survive a fork), the chunks run on a Python thread pool instead (ctypes releases
-the GIL during the call); ``STAF_DISABLE_OPENMP=1`` asks for the pool too.
+already loaded, so calls from the main thread run their chunks on torch's own threads: a separate pool would compete
+with torch's threads, which spin for a while after each of torch's parallel regions (measured: 1.25-1.35x SIREN's step
+at two threads with a pool, against about 1.0x at one thread). From other threads (ns-viewer's renderer), where OpenMP
+is unavailable (the build falls back to no OpenMP) and in a forked child (OpenMP's threads do not survive a fork), the
+chunks run on a Python thread pool instead (ctypes releases the GIL during the call); ``STAF_DISABLE_OPENMP=1`` asks for
+the pool too.
 
 When no compiler is found or the build fails, :func:`cpu_kernel_available` is false, the reason is in
 :func:`cpu_kernel_status`, and :func:`staf_cpp` falls back to the lean autograd path. It also falls back for dtypes
@@ -96,8 +97,7 @@ def _build(compiler: str) -> Path:
         return _build_with(compiler, _FLAGS + _OPENMP_FLAGS)
     except (RuntimeError, subprocess.SubprocessError) as err:
         _openmp_missing = f"building with OpenMP failed: {str(err)[-300:]}"
-        warnings.warn(f"STAF CPU kernel: building with OpenMP failed ({str(err)[-300:]}); using a thread pool instead",
-                      stacklevel=4)  # fmt: skip
+        warnings.warn(f"STAF CPU kernel: {_openmp_missing}; using a thread pool instead", stacklevel=4)
         return _build_with(compiler, _FLAGS)
 
 
