@@ -42,6 +42,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from staf_nerfstudio.io import write_json
+from staf_nerfstudio.locking import FolderBusyError, FolderLock
+
 LPIPS_STUB = (
     "import sys, torch, torchmetrics.image.lpip as m\n"
     "class NoLpips(torch.nn.Module):\n"
@@ -396,8 +399,17 @@ def main() -> None:
             [tool_path("staf-make-scene"), str(scene), "--kind", args.kind, "--res", str(args.res), "--views",
              *map(str, args.views)], check=True,
         )  # fmt: skip
-    results_path = args.out / "results.json"
     args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        with FolderLock(args.out, "benchmark folder"):
+            run_benchmark(args, scene)
+    except FolderBusyError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def run_benchmark(args: argparse.Namespace, scene: Path) -> None:
+    """Runs the chosen rows into ``args.out`` (whose writer lock the caller holds) and prints the table."""
+    results_path = args.out / "results.json"
     results: Dict[str, Dict] = json.loads(results_path.read_text()) if results_path.exists() else {}
     extras = extra_variants(args.iters, args.rays, args.device, args.method_defaults)
     base = variants(args.iters, args.rays, args.device, args.method_defaults)
@@ -445,7 +457,7 @@ def main() -> None:
             return
         with lock:
             results[label] = row
-            results_path.write_text(json.dumps(results, indent=2))
+            write_json(results_path, results)
 
     with ThreadPoolExecutor(max_workers=max(args.jobs, 1)) as pool:
         list(pool.map(work, runs))
