@@ -89,6 +89,7 @@ def variants(
     nerfacto_precision = "--mixed-precision False" if device == "cpu" or not method_defaults else ""
     runs = [
         ("staf", f"staf {common} {proposal} {staf_small}", False),
+        ("staf-paper", f"staf-paper {common} {proposal} {staf_small}", False),
         (
             "staf (siren field)",
             f"staf {common} {proposal} {staf_small} --pipeline.model.activation siren "
@@ -121,7 +122,13 @@ def extra_variants(
     lr = ["--optimizers.fields.optimizer.lr", "1e-3", "--optimizers.proposal-networks.optimizer.lr", "1e-3"]
     return [
         ("staf (siren field, lr 1e-3)", base["staf (siren field)"] + lr, False),
-        ("staf (siren field, omega 10)", base["staf"] + ["--pipeline.model.activation", "siren"], False),
+        (
+            "staf (siren field, omega 10)",
+            base["staf"]
+            + ["--pipeline.model.activation", "siren", "--pipeline.model.first-omega", "10"]
+            + ["--pipeline.model.hidden-omega", "10"],
+            False,
+        ),
         ("staf (relu+PE field, lr 1e-3)", base["staf (relu+PE field)"] + lr, False),
         (
             "vanilla-nerf (128 rays/batch)",
@@ -176,6 +183,7 @@ def literature_variants(iters: int, rays: int, device: str = "cpu") -> List[Tupl
     sine = "--pipeline.model.first-omega 30 --pipeline.model.hidden-omega 30"
     runs = [
         ("literature: staf", f"staf {common}"),
+        ("literature: staf-paper", f"staf-paper {common}"),
         ("literature: siren field", f"staf {common} --pipeline.model.activation siren {sine}"),
         ("literature: finer field", f"staf {common} --pipeline.model.activation finer {sine}"),
         ("literature: relu+PE field", f"staf {common} --pipeline.model.activation relu"),
@@ -183,8 +191,12 @@ def literature_variants(iters: int, rays: int, device: str = "cpu") -> List[Tupl
     return [(label, shlex.split(a), False) for label, a in runs]
 
 
+STAF_METHODS = ("staf", "staf-paper", "staf-hash")
+"""This package's nerfstudio methods."""
+
 SCHEDULED_GROUPS = {
     "staf": ("fields", "proposal-networks", "staf-activations"),
+    "staf-paper": ("fields", "proposal-networks", "staf-activations"),
     "staf-hash": ("fields", "proposal-networks", "staf-activations"),
     "nerfacto": ("fields", "proposal-networks"),
 }
@@ -192,8 +204,9 @@ SCHEDULED_GROUPS = {
 
 
 def decay_over_run_flags(method: str, iters: int) -> List[str]:
-    """``ns-train`` arguments that stretch ``method``'s learning-rate decay over ``iters`` steps (none if it has none)."""
-    return [a for g in SCHEDULED_GROUPS.get(method, ()) for a in (f"--optimizers.{g}.scheduler.max-steps", str(iters))]
+    """``ns-train`` arguments that stretch the learning-rate decay of ``method`` over ``iters`` steps (or none)."""
+    groups = SCHEDULED_GROUPS.get(method, ())
+    return [a for g in groups for a in (f"--optimizers.{g}.scheduler.max-steps", str(iters))]
 
 
 def _latest_step(run_root: Path) -> int:
@@ -423,7 +436,7 @@ def run_benchmark(args: argparse.Namespace, scene: Path) -> None:
     if args.bounded:
         bounded = ["--pipeline.model.disable-scene-contraction", "True"]
         chosen = [
-            (f"{label} [bounded]", a + bounded, stub) if a[0] in ("staf", "staf-hash") else (label, a, stub)
+            (f"{label} [bounded]", a + bounded, stub) if a[0] in STAF_METHODS else (label, a, stub)
             for label, a, stub in chosen
         ]
     if args.decay_over_run:

@@ -52,6 +52,7 @@ NERF_RUNS = [
     "staf (siren field)",
     "staf (finer field)",
     "staf (relu+PE field)",
+    "staf-paper",
 ]
 # The first four are the methods compared at equal steps and at equal wall time: the faster ones run again right after
 # them at nerfacto's training-loop time (its steps / its it/s) when at least this much faster than nerfacto.
@@ -221,6 +222,8 @@ def nerf_step(s: Settings, label: str, iters: Optional[int] = None, name: Option
         "--device",
         s.device,
         "--method-defaults",
+        "--bounded",  # the generated scene is bounded: staf rows train on its box (nerfstudio's methods keep theirs)
+        "--decay-over-run",  # every method's learning rates decay over these steps, as in a full-length run
         "--iters",
         str(iters),
         "--rays",
@@ -458,10 +461,19 @@ def interpret(step: Step, result: Result, s: Settings) -> Result:
         label = step.cmd[step.cmd.index("--only") + 1]
         path = (step.results or s.work / "nerf") / "results.json"
         runs = json.loads(path.read_text()) if path.exists() else {}
-        if result.status == "ok" and label in runs:
-            result.data = d = runs[label]
+        key = bench_key(runs, label)
+        if result.status == "ok" and key is not None:
+            result.data = d = runs[key]
             result.detail = f"test PSNR {d['psnr']:.2f} dB, {_nan(d.get('it_per_s')):.2f} it/s"
     return result
+
+
+def bench_key(runs: Dict[str, Any], label: str) -> Optional[str]:
+    """The key of ``label``'s row in a bench_nerf.py results.json: the label itself, or the label with the suffixes
+    bench_nerf.py adds for its options (``staf [bounded] [decay over run]``)."""
+    if label in runs:
+        return label
+    return next((key for key in runs if key.split(" [")[0] == label), None)
 
 
 # ----------------------------------------------------------------------------------------------------------- report

@@ -42,6 +42,12 @@ BLENDER_FLAGS = (
     "--pipeline.model.background-color white --pipeline.model.proposal-initial-sampler uniform"
 )
 """``ns-train`` model flags for this scene (object-centred, white background, cameras on a sphere)."""
+BOUNDED_FLAG = "--pipeline.model.disable-scene-contraction True"
+"""The flag that trains a field on the scene box instead of nerfacto's contracted space (the scene is bounded)."""
+BOUNDED_METHODS = ("staf",)
+"""Methods whose printed command adds :data:`BOUNDED_FLAG`: a sine field fills the contracted space outside a bounded
+scene with density (the NeRF docs page measures it); staf-hash and staf-paper keep the contraction they were measured
+with."""
 _MAX_STEPS = {"basic": 96, "detail": 192}
 """Sphere-tracing steps per ray (thin struts need more steps for grazing rays)."""
 _HIT_EPS = 1e-3
@@ -481,7 +487,8 @@ def ns_train_command(data: Path, method: str = "staf") -> str:
 
     Model flags go before ``--data``'s dataparser subcommand (``blender-data``): ``ns-train`` rejects them after it.
     """
-    return f"ns-train {method} {BLENDER_FLAGS} --data {shlex.quote(str(data))} blender-data"
+    bounded = f" {BOUNDED_FLAG}" if method in BOUNDED_METHODS else ""
+    return f"ns-train {method} {BLENDER_FLAGS}{bounded} --data {shlex.quote(str(data))} blender-data"
 
 
 def entrypoint(argv: Sequence[str] | None = None) -> None:

@@ -45,15 +45,17 @@ the coordinates in [-1, 1] (the ReLU field has those built in with "none")."""
 
 # The NeRF method's network settings where they differ from the registry's (staf_nerfstudio.settings), written once:
 # the field's defaults and StafModelConfig's (the ns-train flags) both come from here.
-NERF_OMEGA = 10.0
-"""STAF: trunk frequency range (first and hidden layers); SIREN: their factor. 10 trains NeRF fields on contracted
-coordinates faster than the image setting's 30 (SIREN's own setting is 30)."""
+NERF_OMEGA = 30.0
+"""STAF (init "siren") and SIREN: omega of the trunk's first and hidden layers (SIREN's own 30); STAF with init
+"official" or "unit": the range of its frequencies (10 was the default of runs trained before the SIREN start)."""
 NERF_COLOR_OMEGA = 5.0
 """Same for every layer of the colour head (its inputs are features, not coordinates)."""
-NERF_STAF_INIT = "official"
-"""STAF init of the NeRF fields: the authors' "official", not the package's "siren" (a SIREN field at step 0). On the
-README's generated scene (600 iterations, seeds 1-3) "siren" reaches 19.68 +- 0.61 dB test PSNR against "official"'s
-19.88 +- 0.50: no gain, so the field keeps the init its other settings were tuned with."""
+NERF_STAF_INIT = "siren"
+"""STAF init of the NeRF fields: "siren", SIREN's init with each activation sin(omega z) plus small learned harmonics
+(a SIREN field at step 0), trained with the hidden layers at lr/omega (:data:`NERF_SINE_LR_SCALE`). With that
+learning rate, on bounded scenes, it is the strongest field measured here; the authors' init ("official", with
+omega 10, the default before) is ``--pipeline.model.staf-init official --pipeline.model.first-omega 10
+--pipeline.model.hidden-omega 10`` (the NeRF docs page has the tables)."""
 NERF_SINE_LR_SCALE: Optional[float] = None
 """Learning-rate factor of the hidden layers of every field MLP that starts from SIREN's init (the "siren" and
 "finer" fields, STAF with init "siren"); None: 1/omega of the layer. Such a layer computes sin(omega (W h + b)) with

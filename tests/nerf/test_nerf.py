@@ -64,13 +64,39 @@ def test_registry_lists_methods_with_tinycudann_blocked() -> None:
     code = (
         "import sys; sys.modules['tinycudann'] = None\n"  # any `import tinycudann` now raises ImportError
         "from nerfstudio.configs.method_configs import all_methods as methods\n"
-        "assert {'nerfacto', 'vanilla-nerf', 'staf', 'staf-hash'} <= set(methods), sorted(methods)\n"
-        "assert methods['staf'].method_name == 'staf' and methods['staf-hash'].method_name == 'staf-hash'\n"
+        "assert {'nerfacto', 'vanilla-nerf', 'staf', 'staf-hash', 'staf-paper'} <= set(methods), sorted(methods)\n"
+        "assert all(methods[m].method_name == m for m in ('staf', 'staf-hash', 'staf-paper'))\n"
         "assert 'staf_tasks' not in sys.modules  # the entry point stays light\n"
         "print('OK')\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "OK" in result.stdout, result.stderr[-3000:]
+
+
+def test_staf_paper_is_the_default_method_with_the_authors_field() -> None:
+    """``ns-train staf-paper``: everything as ``staf`` but the field's init and frequencies, which are the authors'."""
+    import dataclasses
+
+    from nerfstudio.configs.method_configs import all_methods
+
+    staf, paper = all_methods["staf"], all_methods["staf-paper"]
+    assert (paper.pipeline.model.staf_init, paper.pipeline.model.first_omega) == ("official", 10.0)
+    assert (staf.pipeline.model.staf_init, staf.pipeline.model.first_omega) == ("siren", 30.0)
+    differs = {f.name for f in dataclasses.fields(staf.pipeline.model)
+               if getattr(staf.pipeline.model, f.name) != getattr(paper.pipeline.model, f.name)}  # fmt: skip
+    assert differs == {"staf_init", "first_omega", "hidden_omega"}
+    assert staf.optimizers == paper.optimizers and staf.max_num_iterations == paper.max_num_iterations
+
+
+def test_staf_paper_trains_the_authors_init(scene: Path, tmp_path: Path) -> None:
+    from staf_nerfstudio import StafMLP
+    from staf_nerfstudio.nerf.demo import load_pipeline
+
+    config_path = _train("staf-paper", scene, tmp_path, 2, TINY)
+    field = load_pipeline(config_path).model.field
+    trunk = next(m for m in field.modules() if isinstance(m, StafMLP))
+    frequencies = trunk.activations()[0].frequencies  # the authors' init: omega * U[0, 1), moved by two Adam steps
+    assert trunk.init == "official" and -0.05 < float(frequencies.min()) and float(frequencies.max()) < 10.05
 
 
 def test_ns_train_help_documents_options(capsys: pytest.CaptureFixture) -> None:
@@ -104,6 +130,7 @@ def test_make_scene_prints_the_ns_train_command_it_needs(tmp_path: Path, capsys:
     model = config.pipeline.model
     assert (model.near_plane, model.far_plane) == (2.0, 6.0)
     assert (model.background_color, model.proposal_initial_sampler) == ("white", "uniform")
+    assert model.disable_scene_contraction  # a bounded scene: the sine field is trained on the scene box
     assert config.data == out and isinstance(config.pipeline.datamanager.dataparser, BlenderDataParserConfig)
 
 
@@ -220,7 +247,7 @@ def test_nerf_demo_writes_view_and_metrics(tmp_path: Path) -> None:
     assert (big[:label_h] < 128).any()  # the labels' text
     np.testing.assert_array_equal(big[label_h:, : 4 * RES], enlarge(image[:, :RES], 4))
     frames = imageio.mimread(result["orbit"])
-    assert len(frames) == 3 and frames[0].shape[:2] == (4 * RES, 4 * RES)  # rendered at 2x, shown 2x
+    assert len(frames) == 3 and frames[0].shape[:2] == (2 * RES, 2 * RES)  # rendered at the scene's size, shown 2x
     assert np.abs(frames[0].astype(float) - frames[1].astype(float)).mean() > 0  # the camera moves
     saved = json.loads((tmp_path / "nerf_metrics.json").read_text())
     assert saved["psnr"] == pytest.approx(result["psnr"]) and 0.0 < result["psnr"] < 100.0

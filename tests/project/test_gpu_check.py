@@ -243,3 +243,19 @@ def test_equal_wall_time_runs_take_nerfactos_training_time(tmp_path):
     results["nerf: staf"] = nerf("staf", 1e6)
     capped = gpu_check.equal_wall_steps(s, results)[0]
     assert capped.cmd[capped.cmd.index("--iters") + 1] == str(gpu_check.EQUAL_WALL_MAX_ITERS)
+
+
+def test_nerf_rows_are_found_under_the_labels_bench_nerf_gives_them():
+    runs = {"staf-hash [bounded] [decay over run]": {}, "staf (siren field) [bounded] [decay over run]": {},
+            "staf [bounded] [decay over run]": {}, "nerfacto [decay over run]": {}}  # fmt: skip
+    assert gpu_check.bench_key(runs, "staf") == "staf [bounded] [decay over run]"
+    assert gpu_check.bench_key(runs, "nerfacto") == "nerfacto [decay over run]"
+    assert gpu_check.bench_key(runs, "staf (siren field)") == "staf (siren field) [bounded] [decay over run]"
+    assert gpu_check.bench_key({**runs, "staf": {}}, "staf") == "staf"
+    assert gpu_check.bench_key(runs, "vanilla-nerf") is None
+
+
+def test_nerf_steps_train_bounded_with_the_decay_over_the_run():
+    steps = _by_name(gpu_check.plan(_settings(["--dry-run"])))
+    cmd = steps["nerf: staf"].cmd
+    assert "--bounded" in cmd and "--decay-over-run" in cmd
