@@ -123,6 +123,17 @@ def _wait_for_port(proc: subprocess.Popen, port: int, log: Path) -> None:
     pytest.fail(f"ns-viewer did not listen on port {port} within {START_TIMEOUT_S:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the viewer's process before it starts: SIGINT handled by default and not blocked, as in a terminal.
+
+    A shell without job control starts background commands with SIGINT ignored (``make test &`` from a script,
+    ``nohup``), children inherit that, and a Python started with SIGINT ignored keeps ignoring it: Ctrl+C would then
+    never reach ns-viewer, whatever the viewer does.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _stop(proc: subprocess.Popen) -> float:
     """Ctrl+C to the viewer's PID; returns the seconds it took to exit (kills it and fails after the bound)."""
     start = time.monotonic()
@@ -158,7 +169,7 @@ def test_ns_viewer_renders_staf_run_in_chromium(run_config: Path, tmp_path: Path
     errors: List[str] = []
     blocked: List[str] = []
     with open(log, "w") as log_file:
-        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         _wait_for_port(proc, port, log)
         with sync_playwright() as playwright:
