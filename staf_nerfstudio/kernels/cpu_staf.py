@@ -220,8 +220,8 @@ def _run(calls: list) -> None:
 
 def _on_openmp() -> bool:
     """Whether this call can split its rows on the OpenMP team: built with OpenMP, not in a forked child, and on the
-    main thread (where training runs; other threads, such as ns-viewer's renderer, keep the pool: a second OpenMP team
-    started from such a thread was seen to keep ns-viewer from exiting on Ctrl+C)."""
+    main thread (where training runs; other threads, such as ns-viewer's renderer, keep the pool, the configuration
+    the viewer test runs; docs/performance.md says why the rule was made)."""
     return (
         _openmp_pid is not None
         and _openmp_pid == os.getpid()
