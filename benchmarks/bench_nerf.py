@@ -381,7 +381,7 @@ def main() -> None:
         action="store_true",
         help="learning rates decay over this run's --iters (each optimizer group's scheduler.max-steps = --iters, as "
         "in a full-length run and in staf-demo) instead of over the method's default 30000 steps, which a short run "
-        "stops early at nearly the initial rate; staf, staf-hash and nerfacto rows",
+        "stops at most of the initial rate; staf, staf-paper, staf-hash and nerfacto rows",
     )
     parser.add_argument(
         "--protocol",

@@ -54,8 +54,7 @@ NERF_STAF_INIT = "siren"
 """STAF init of the NeRF fields: "siren", SIREN's init with each activation sin(omega z) plus small learned harmonics
 (a SIREN field at step 0), trained with the hidden layers at lr/omega (:data:`NERF_SINE_LR_SCALE`). With that
 learning rate, on bounded scenes, it is the strongest field measured here; the authors' init ("official", with
-omega 10, the default before) is ``--pipeline.model.staf-init official --pipeline.model.first-omega 10
---pipeline.model.hidden-omega 10`` (the NeRF docs page has the tables)."""
+omega 10, the default before) is ``ns-train staf-paper`` (the NeRF docs page has the tables)."""
 NERF_SINE_LR_SCALE: Optional[float] = None
 """Learning-rate factor of the hidden layers of every field MLP that starts from SIREN's init (the "siren" and
 "finer" fields, STAF with init "siren"); None: 1/omega of the layer. Such a layer computes sin(omega (W h + b)) with
