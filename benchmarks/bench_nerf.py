@@ -44,6 +44,7 @@ from typing import Dict, List, Tuple
 
 from staf_nerfstudio.io import write_json
 from staf_nerfstudio.locking import FolderBusyError, FolderLock
+from staf_nerfstudio.scene import BOUNDED_FLAG
 
 LPIPS_STUB = (
     "import sys, torch, torchmetrics.image.lpip as m\n"
@@ -159,6 +160,20 @@ LITERATURE_SAMPLES = (
 nerfstudio's proposal sampler is the closest this model has)."""
 
 
+STAF_METHODS = ("staf", "staf-paper", "staf-hash")
+"""This package's nerfstudio methods."""
+
+_STAF_GROUPS = ("fields", "proposal-networks", "staf-activations")
+SCHEDULED_GROUPS = {**{method: _STAF_GROUPS for method in STAF_METHODS}, "nerfacto": ("fields", "proposal-networks")}
+"""Optimizer groups with an exponential-decay scheduler, per method (``--optimizers.GROUP.scheduler.max-steps``)."""
+
+
+def decay_over_run_flags(method: str, iters: int) -> List[str]:
+    """``ns-train`` arguments that stretch the learning-rate decay of ``method`` over ``iters`` steps (or none)."""
+    groups = SCHEDULED_GROUPS.get(method, ())
+    return [a for g in groups for a in (f"--optimizers.{g}.scheduler.max-steps", str(iters))]
+
+
 def literature_variants(iters: int, rays: int, device: str = "cpu") -> List[Tuple[str, List[str], bool]]:
     """The pure-MLP fields under the literature protocol (``--protocol literature``).
 
@@ -167,15 +182,14 @@ def literature_variants(iters: int, rays: int, device: str = "cpu") -> List[Tupl
     the decay stretched over ``iters``. Meant for the detail scene at 200x200 (100 training views) and long budgets
     in resumable pieces (``--piece``); the SL2A-INR comparison ran 37.5k iterations of Blender lego at 200x200.
     """
-    groups = ("fields", "proposal-networks", "staf-activations")
-    schedule = " ".join(f"--optimizers.{g}.scheduler.max-steps {iters}" for g in groups)
+    schedule = " ".join(decay_over_run_flags("staf", iters))
     common = (
         f"--machine.device-type {device} --vis tensorboard --max-num-iterations {iters} --steps-per-save {iters} "
         f"--steps-per-eval-batch {iters + 1} --steps-per-eval-image {iters + 1} "
         f"--steps-per-eval-all-images {iters + 1} --save-only-latest-checkpoint True "
         f"--pipeline.datamanager.train-num-rays-per-batch {rays} --logging.local-writer.enable False "
         "--pipeline.model.near-plane 2 --pipeline.model.far-plane 6 --pipeline.model.background-color white "
-        "--pipeline.model.proposal-initial-sampler uniform --pipeline.model.disable-scene-contraction True "
+        f"--pipeline.model.proposal-initial-sampler uniform {BOUNDED_FLAG} "
         f"{LITERATURE_SAMPLES} --pipeline.model.proposal-warmup {max(iters // 10, 1)} "
         f"--pipeline.model.proposal-weights-anneal-max-num-iters {max(iters // 20, 1)} "
         f"--pipeline.model.hidden-dim 256 --pipeline.model.num-layers 3 {schedule}"
@@ -189,24 +203,6 @@ def literature_variants(iters: int, rays: int, device: str = "cpu") -> List[Tupl
         ("literature: relu+PE field", f"staf {common} --pipeline.model.activation relu"),
     ]
     return [(label, shlex.split(a), False) for label, a in runs]
-
-
-STAF_METHODS = ("staf", "staf-paper", "staf-hash")
-"""This package's nerfstudio methods."""
-
-SCHEDULED_GROUPS = {
-    "staf": ("fields", "proposal-networks", "staf-activations"),
-    "staf-paper": ("fields", "proposal-networks", "staf-activations"),
-    "staf-hash": ("fields", "proposal-networks", "staf-activations"),
-    "nerfacto": ("fields", "proposal-networks"),
-}
-"""Optimizer groups with an exponential-decay scheduler, per method (``--optimizers.GROUP.scheduler.max-steps``)."""
-
-
-def decay_over_run_flags(method: str, iters: int) -> List[str]:
-    """``ns-train`` arguments that stretch the learning-rate decay of ``method`` over ``iters`` steps (or none)."""
-    groups = SCHEDULED_GROUPS.get(method, ())
-    return [a for g in groups for a in (f"--optimizers.{g}.scheduler.max-steps", str(iters))]
 
 
 def _latest_step(run_root: Path) -> int:
@@ -434,7 +430,7 @@ def run_benchmark(args: argparse.Namespace, scene: Path) -> None:
         if (label in args.only if args.only else not any(label == e[0] for e in extras))
     ]
     if args.bounded:
-        bounded = ["--pipeline.model.disable-scene-contraction", "True"]
+        bounded = shlex.split(BOUNDED_FLAG)
         chosen = [
             (f"{label} [bounded]", a + bounded, stub) if a[0] in STAF_METHODS else (label, a, stub)
             for label, a, stub in chosen
