@@ -48,7 +48,6 @@ def cpu_trainer_config(
     rays_per_batch: int = 512,
     model_overrides: Optional[Dict[str, Any]] = None,
     experiment_name: str = "scene",
-    bounded: Optional[bool] = None,
 ) -> TrainerConfig:
     """The config of ``ns-train METHOD --machine.device-type cpu --vis tensorboard ... blender-data``, CPU-sized.
 
@@ -58,11 +57,10 @@ def cpu_trainer_config(
         output_dir: Where runs go (``output_dir/experiment_name/method/timestamp``).
         max_num_iterations: Training steps; a checkpoint is saved at the end.
         rays_per_batch: Rays per training step.
-        model_overrides: ``StafModelConfig`` fields to change (e.g. ``{"activation": "siren"}``).
+        model_overrides: ``StafModelConfig`` fields to change (e.g. ``{"activation": "siren"}``). Scene contraction
+            is set as ``staf-make-scene`` prints the method's command (off for the methods in
+            :data:`~staf_nerfstudio.scene.BOUNDED_METHODS`); ``{"disable_scene_contraction": False}`` turns it on.
         experiment_name: Experiment folder name.
-        bounded: Train without scene contraction (``--pipeline.model.disable-scene-contraction True``: positions
-            normalized by the scene box); None: as ``staf-make-scene`` prints the method's command (bounded for
-            ``staf`` only, see :data:`~staf_nerfstudio.scene.BOUNDED_METHODS`).
     """
     if method not in METHODS:
         raise ValueError(f"unknown STAF method {method!r}; allowed: {', '.join(METHODS)}")
@@ -92,7 +90,7 @@ def cpu_trainer_config(
     model.proposal_warmup = max(max_num_iterations // 2, 1)
     model.proposal_weights_anneal_max_num_iters = max(max_num_iterations // 4, 1)
     model.eval_num_rays_per_chunk = 4096
-    model.disable_scene_contraction = method in BOUNDED_METHODS if bounded is None else bounded
+    model.disable_scene_contraction = method in BOUNDED_METHODS
     if method != "staf-hash":
         model.hidden_dim = 64
         model.num_layers = 2
